@@ -1,0 +1,193 @@
+// Package registry is the port registry: the curated dataset of obsolete
+// ("ghost") ports, how it is loaded and validated, and how a socket's port is
+// looked up in it. It knows nothing of osquery or of sockets.
+package registry
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+)
+
+// Category says why a port is in the registry.
+type Category string
+
+// The categories an entry may have.
+const (
+	HistoricRFC    Category = "historic-rfc"    // the defining RFC is HISTORIC
+	DeadProtocol   Category = "dead-protocol"   // the protocol has no modern use
+	DeadProduct    Category = "dead-product"    // the vendor product behind it is gone
+	InsecureLegacy Category = "insecure-legacy" // alive, but should not be
+)
+
+// Categories lists every category, in the order the docs present them.
+var Categories = []Category{HistoricRFC, DeadProtocol, DeadProduct, InsecureLegacy}
+
+// Confidence says how well the death of the protocol is documented.
+type Confidence string
+
+// The confidence levels.
+const (
+	High   Confidence = "high"
+	Medium Confidence = "medium"
+	Low    Confidence = "low"
+)
+
+// Transport protocol numbers, as osquery reports them (IPPROTO_*).
+const (
+	TCP uint8 = 6
+	UDP uint8 = 17
+)
+
+// TransportName returns "tcp" or "udp" for an IPPROTO number, "" otherwise.
+func TransportName(proto uint8) string {
+	switch proto {
+	case TCP:
+		return "tcp"
+	case UDP:
+		return "udp"
+	}
+	return ""
+}
+
+// TransportNumber is the inverse of TransportName; ok is false for other names.
+func TransportNumber(name string) (proto uint8, ok bool) {
+	switch name {
+	case "tcp":
+		return TCP, true
+	case "udp":
+		return UDP, true
+	}
+	return 0, false
+}
+
+// Entry is one registration: a port or range, on one or more transports.
+type Entry struct {
+	PortLow, PortHigh uint16 // equal for a single port
+	Transports        []uint8
+	Service           string // the IANA service name exactly as registered
+	Description       string
+	Category          Category
+	Retired           int // year the protocol or product died; 0 when unknown
+	ReplacedBy        string
+	Confidence        Confidence
+	References        []string
+	Note              string
+	Deassigned        string // IANA de-assignment date, when IANA withdrew the port
+
+	Source string // "builtin", or the path of the admin's file that added or changed it
+	File   string // file the entry was read from
+	Line   int    // line of the entry in File
+}
+
+// Ports renders the port or range as written in the data files.
+func (e *Entry) Ports() string {
+	if e.PortLow == e.PortHigh {
+		return strconv.Itoa(int(e.PortLow))
+	}
+	return strconv.Itoa(int(e.PortLow)) + "-" + strconv.Itoa(int(e.PortHigh))
+}
+
+// HasTransport reports whether the entry covers proto.
+func (e *Entry) HasTransport(proto uint8) bool {
+	return slices.Contains(e.Transports, proto)
+}
+
+type key struct {
+	port  uint16
+	proto uint8
+}
+
+// portSet is a bitmap over the 65536 ports: membership costs one shift, which
+// matters because every socket on the host is tested against it.
+type portSet [65536 / 64]uint64
+
+func (s *portSet) add(p uint16)          { s[p>>6] |= 1 << (p & 63) }
+func (s *portSet) has(p uint16) bool     { return s[p>>6]&(1<<(p&63)) != 0 }
+
+// Registry is an immutable, validated set of entries.
+type Registry struct {
+	entries []*Entry
+	index   map[key]*Entry
+	tcp     portSet
+	udp     portSet
+	date    string
+}
+
+// New builds a registry from entries that have already been validated, for
+// example by Parse. A later entry for the same (port, transport) replaces an
+// earlier one, which is how the admin's overrides apply.
+func New(date string, entries []*Entry) *Registry {
+	r := &Registry{index: make(map[key]*Entry), date: date}
+	for _, e := range entries {
+		for p := int(e.PortLow); p <= int(e.PortHigh); p++ {
+			for _, proto := range e.Transports {
+				r.index[key{uint16(p), proto}] = e
+				r.set(proto).add(uint16(p))
+			}
+		}
+	}
+	// Keep only entries that still own at least one (port, transport).
+	live := make(map[*Entry]bool, len(r.index))
+	for _, e := range r.index {
+		live[e] = true
+	}
+	for _, e := range entries {
+		if live[e] {
+			r.entries = append(r.entries, e)
+			delete(live, e)
+		}
+	}
+	slices.SortStableFunc(r.entries, func(a, b *Entry) int {
+		return cmp.Or(cmp.Compare(a.PortLow, b.PortLow), cmp.Compare(a.Service, b.Service))
+	})
+	return r
+}
+
+func (r *Registry) set(proto uint8) *portSet {
+	if proto == UDP {
+		return &r.udp
+	}
+	return &r.tcp
+}
+
+// Has reports whether (port, proto) is in the registry. It does not allocate,
+// so socket enumerators may call it for every socket on the host.
+func (r *Registry) Has(port uint16, proto uint8) bool {
+	if proto != TCP && proto != UDP {
+		return false
+	}
+	return r.set(proto).has(port)
+}
+
+// Lookup returns the entry registered for (port, proto).
+func (r *Registry) Lookup(port uint16, proto uint8) (*Entry, bool) {
+	if !r.Has(port, proto) {
+		return nil, false
+	}
+	e, ok := r.index[key{port, proto}]
+	return e, ok
+}
+
+// Entries returns the entries sorted by port; callers must not modify them.
+func (r *Registry) Entries() []*Entry { return r.entries }
+
+// Len is the number of entries.
+func (r *Registry) Len() int { return len(r.entries) }
+
+// Pairs is the number of distinct (port, transport) pairs covered.
+func (r *Registry) Pairs() int { return len(r.index) }
+
+// Date is the date of the newest data file that built the registry.
+func (r *Registry) Date() string { return r.date }
+
+// Each calls fn for every (port, transport) in port order, TCP before UDP.
+func (r *Registry) Each(fn func(port uint16, proto uint8, e *Entry)) {
+	for p := range 65536 {
+		for _, proto := range []uint8{TCP, UDP} {
+			if r.set(proto).has(uint16(p)) {
+				fn(uint16(p), proto, r.index[key{uint16(p), proto}])
+			}
+		}
+	}
+}
