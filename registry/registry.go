@@ -112,6 +112,7 @@ type Registry struct {
 	tcp     portSet
 	udp     portSet
 	date    string
+	allow   []AllowRule
 }
 
 // New builds a registry from entries that have already been validated, for

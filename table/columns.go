@@ -1,0 +1,137 @@
+package table
+
+import "slices"
+
+// ColumnType is a column's SQL type, spelled as osquery spells it.
+type ColumnType string
+
+// The column types our tables use.
+const (
+	Text    ColumnType = "TEXT"
+	Integer ColumnType = "INTEGER"
+	BigInt  ColumnType = "BIGINT"
+)
+
+// Column is one column of a table. Index columns receive equality and IN
+// constraints (osquery's INDEX and OPTIMIZED options), so that an IN list
+// arrives in one generate call; every other constraint is left to SQLite.
+type Column struct {
+	Name        string
+	Type        ColumnType
+	Index       bool
+	Description string
+}
+
+// Column names of legacy_ports.
+const (
+	ColPID           = "pid"
+	ColProcessName   = "process_name"
+	ColProcessPath   = "process_path"
+	ColCmdline       = "cmdline"
+	ColUID           = "uid"
+	ColUsername      = "username"
+	ColFD            = "fd"
+	ColSocket        = "socket"
+	ColFamily        = "family"
+	ColProtocol      = "protocol"
+	ColTransport     = "transport"
+	ColLocalAddress  = "local_address"
+	ColLocalPort     = "local_port"
+	ColRemoteAddress = "remote_address"
+	ColRemotePort    = "remote_port"
+	ColState         = "state"
+	ColPort          = "port"
+	ColDirection     = "direction"
+	ColExposure      = "exposure"
+	ColNetNamespace  = "net_namespace"
+	ColService       = "service"
+	ColDescription   = "description"
+	ColCategory      = "category"
+	ColRetired       = "retired"
+	ColReplacedBy    = "replaced_by"
+	ColConfidence    = "confidence"
+	ColReference     = "reference"
+	ColVerdict       = "verdict"
+	ColReason        = "reason"
+)
+
+// Extra column names of legacy_port_registry.
+const (
+	ColNote   = "note"
+	ColSource = "source"
+)
+
+// Column names of legacy_ports_info.
+const (
+	ColVersion             = "version"
+	ColRegistryEntries     = "registry_entries"
+	ColRegistryDate        = "registry_date"
+	ColCustomRegistry      = "custom_registry"
+	ColErrors              = "errors"
+	ColNamespacesSupported = "namespaces_supported"
+	ColPIDAttribution      = "pid_attribution"
+)
+
+// Table names.
+const (
+	LegacyPorts    = "legacy_ports"
+	PortRegistry   = "legacy_port_registry"
+	LegacyPortInfo = "legacy_ports_info"
+)
+
+// registryColumns are shared by legacy_ports and legacy_port_registry, so
+// that the two describe a registry entry with the same words.
+var registryColumns = []Column{
+	{Name: ColService, Type: Text, Description: "IANA service name registered on the port"},
+	{Name: ColDescription, Type: Text, Description: "What the registered protocol or product was"},
+	{Name: ColCategory, Type: Text, Description: "historic-rfc, dead-protocol, dead-product or insecure-legacy"},
+	{Name: ColRetired, Type: Integer, Description: "Year the protocol or product died; empty when unknown"},
+	{Name: ColReplacedBy, Type: Text, Description: "What replaced it, or none"},
+	{Name: ColConfidence, Type: Text, Description: "How well its death is documented: high, medium or low"},
+	{Name: ColReference, Type: Text, Description: "Where the facts are written down; several are separated by '; '"},
+}
+
+var legacyPortsColumns = slices.Concat([]Column{
+	{Name: ColPID, Type: Integer, Index: true, Description: "Process holding the socket; -1 when unknown"},
+	{Name: ColProcessName, Type: Text, Description: "Process name"},
+	{Name: ColProcessPath, Type: Text, Description: "Path of the process's executable"},
+	{Name: ColCmdline, Type: Text, Description: "Process command line"},
+	{Name: ColUID, Type: BigInt, Description: "User of the process, or of the socket when no process is known; -1 when unknown"},
+	{Name: ColUsername, Type: Text, Description: "Name of uid"},
+	{Name: ColFD, Type: BigInt, Description: "Descriptor number in the process; -1 when unknown"},
+	{Name: ColSocket, Type: BigInt, Description: "Socket inode (Linux); -1 elsewhere"},
+	{Name: ColFamily, Type: Integer, Description: "Address family: 2 (IPv4) or 10 (IPv6)"},
+	{Name: ColProtocol, Type: Integer, Index: true, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
+	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
+	{Name: ColLocalAddress, Type: Text, Description: "Local address"},
+	{Name: ColLocalPort, Type: Integer, Index: true, Description: "Local port"},
+	{Name: ColRemoteAddress, Type: Text, Description: "Remote address"},
+	{Name: ColRemotePort, Type: Integer, Index: true, Description: "Remote port; 0 when not connected"},
+	{Name: ColState, Type: Text, Description: "TCP state; empty for UDP"},
+	{Name: ColPort, Type: Integer, Index: true, Description: "The registry port the socket touches"},
+	{Name: ColDirection, Type: Text, Index: true, Description: "listen, inbound (connection to a local registry port) or outbound (to a remote one)"},
+	{Name: ColExposure, Type: Text, Description: "Local bind: loopback, wildcard or address"},
+	{Name: ColNetNamespace, Type: Text, Description: "Network namespace inode (Linux); empty elsewhere"},
+}, registryColumns, []Column{
+	{Name: ColVerdict, Type: Text, Description: "ghost, insecure, rpc-dynamic or allowed"},
+	{Name: ColReason, Type: Text, Description: "Why, in words"},
+})
+
+var portRegistryColumns = slices.Concat([]Column{
+	{Name: ColPort, Type: Integer, Description: "Port number"},
+	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
+	{Name: ColProtocol, Type: Integer, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
+}, registryColumns, []Column{
+	{Name: ColNote, Type: Text, Description: "What an analyst should know"},
+	{Name: ColSource, Type: Text, Description: "builtin, or the admin file that added or changed the entry"},
+})
+
+var infoColumns = []Column{
+	{Name: ColVersion, Type: Text, Description: "legacy-ports version"},
+	{Name: ColRegistryEntries, Type: Integer, Description: "Entries in the registry in use"},
+	{Name: ColRegistryDate, Type: Text, Description: "Date of the newest registry data"},
+	{Name: ColCustomRegistry, Type: Text, Description: "The admin's registry file and its state"},
+	{Name: ColErrors, Type: Text, Description: "Configuration errors; empty when there are none"},
+	{Name: ColNamespacesSupported, Type: Integer, Description: "1 when sockets of every network namespace are listed"},
+	{Name: ColPIDAttribution, Type: Text, Description: "full, partial or none: how completely sockets are tied to processes"},
+}
