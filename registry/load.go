@@ -318,4 +318,3 @@ func parseTransports(l *errList, k, v *yaml.Node) []uint8 {
 	}
 	return out
 }
-

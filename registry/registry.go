@@ -102,8 +102,8 @@ type key struct {
 // matters because every socket on the host is tested against it.
 type portSet [65536 / 64]uint64
 
-func (s *portSet) add(p uint16)          { s[p>>6] |= 1 << (p & 63) }
-func (s *portSet) has(p uint16) bool     { return s[p>>6]&(1<<(p&63)) != 0 }
+func (s *portSet) add(p uint16)      { s[p>>6] |= 1 << (p & 63) }
+func (s *portSet) has(p uint16) bool { return s[p>>6]&(1<<(p&63)) != 0 }
 
 // Registry is an immutable, validated set of entries.
 type Registry struct {

@@ -1,0 +1,297 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/osquery/osquery-go"
+	genosquery "github.com/osquery/osquery-go/gen/osquery"
+
+	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/setup"
+	"github.com/legacy-ports/legacy-ports/table"
+)
+
+// extensionName is what osquery_extensions, --extensions_require and Fleet's
+// presence checks know us by: never change it.
+const extensionName = "legacy_ports"
+
+const usage = `legacy_ports.ext: the legacy-ports osquery extension.
+
+osquery starts it as
+  legacy_ports.ext [--verbose] --socket PATH --timeout SECONDS --interval SECONDS
+and it also takes
+  --spec      print the table specs as JSON and exit
+  --version   print the version and exit
+Unknown flags are reported and ignored, so that a newer osquery cannot stop it.
+`
+
+// config is the command line, as osquery passes it.
+type config struct {
+	socket   string
+	timeout  time.Duration // osquery's --extensions_timeout
+	interval time.Duration // osquery's --extensions_interval: the ping period
+	verbose  bool
+	spec     bool
+	version  bool
+}
+
+// seconds is a flag holding a duration given in seconds, as osquery passes
+// it ("3"); "1.5" and Go durations ("500ms") are accepted too.
+type seconds struct{ d *time.Duration }
+
+func (s seconds) String() string {
+	if s.d == nil {
+		return ""
+	}
+	return strconv.FormatFloat(s.d.Seconds(), 'f', -1, 64)
+}
+
+func (s seconds) Set(v string) error {
+	if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+		*s.d = time.Duration(f * float64(time.Second))
+		return nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		*s.d = d
+		return nil
+	}
+	return fmt.Errorf("%q is not a positive number of seconds", v)
+}
+
+// parseArgs reads the flags. A flag it does not know is reported on stderr
+// and skipped, with its value when the value is a separate argument: an
+// extension that exits on an unknown flag is respawned by osqueryd forever.
+func parseArgs(args []string, stderr io.Writer) (config, error) {
+	c := config{timeout: 3 * time.Second, interval: 3 * time.Second}
+	fs := flag.NewFlagSet("legacy_ports.ext", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&c.socket, "socket", "", "osquery's extension socket")
+	fs.Var(seconds{&c.timeout}, "timeout", "seconds to wait for osquery")
+	fs.Var(seconds{&c.interval}, "interval", "seconds between pings")
+	fs.BoolVar(&c.verbose, "verbose", false, "log what happens")
+	fs.BoolVar(&c.spec, "spec", false, "print the table specs")
+	fs.BoolVar(&c.version, "version", false, "print the version")
+
+	var known []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || fs.Lookup(name) != nil {
+			known = append(known, a)
+			continue
+		}
+		if name == "h" || name == "help" {
+			return c, flag.ErrHelp
+		}
+		skipped := a
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			skipped += " " + args[i]
+		}
+		fmt.Fprintf(stderr, "legacy_ports: ignoring unknown flag %s\n", skipped)
+	}
+	if err := fs.Parse(known); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "legacy_ports: ignoring arguments %q\n", fs.Args())
+	}
+	if c.socket == "" && !c.spec && !c.version {
+		return c, errors.New("--socket is required: osquery passes it when it starts the extension")
+	}
+	return c, nil
+}
+
+// run is the whole program; it returns the exit code. 0: osquery asked us
+// to stop, or a signal did; 1: osquery went away or forgot us, so that
+// osqueryd starts us again; 2: a bad command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	c, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy_ports: %v\n\n%s", err, usage)
+		return 2
+	}
+	if c.version {
+		fmt.Fprintf(stdout, "legacy_ports.ext %s (%s)\n", buildinfo.Version, buildinfo.Commit)
+		return 0
+	}
+	opts, err := setup.Options(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy_ports: %v\n", err)
+		return 1
+	}
+	if c.spec {
+		out, _ := json.MarshalIndent(table.Specs(opts), "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
+		return 0
+	}
+	logf := func(format string, a ...any) {
+		if c.verbose {
+			fmt.Fprintf(stderr, "legacy_ports: "+format+"\n", a...)
+		}
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, c, opts, logf); err != nil {
+		fmt.Fprintf(stderr, "legacy_ports: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// ioTimeout bounds each call on the connection to osquery core, the
+// registration included, which is slow on some busy hosts.
+func ioTimeout(c config) time.Duration { return max(c.timeout, 30*time.Second) }
+
+// serve registers the tables with osquery and serves them until osquery asks
+// us to stop (nil), ctx ends (nil), or osquery goes away or forgets us.
+func serve(ctx context.Context, c config, opts table.Options, logf func(string, ...any)) error {
+	if err := waitForCore(ctx, c.socket, max(c.timeout, 5*time.Second)); err != nil {
+		return err
+	}
+	client, err := osquery.NewClient(c.socket, ioTimeout(c))
+	if err != nil {
+		return fmt.Errorf("connecting to osquery at %s: %w", c.socket, err)
+	}
+	defer client.Close()
+	rc := &recordingClient{ExtensionManagerClient: client}
+	server, err := osquery.NewExtensionManagerServer(extensionName, c.socket,
+		osquery.WithClient(rc),
+		osquery.ServerTimeout(ioTimeout(c)),
+		osquery.ServerPingInterval(c.interval),
+		osquery.ExtensionVersion(buildinfo.Version),
+	)
+	if err != nil {
+		return err
+	}
+	server.RegisterPlugin(table.Plugins(opts)...)
+
+	ran := make(chan error, 1)
+	go func() { ran <- server.Run() }()
+	forgotten := make(chan error, 1)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go func() {
+		if err := watchRegistration(watchCtx, c, rc); err != nil {
+			forgotten <- err
+		}
+	}()
+	logf("serving %s on %s", extensionName, c.socket)
+
+	select {
+	case err = <-ran:
+	case err = <-forgotten:
+	case <-ctx.Done():
+		logf("signal received, shutting down")
+	}
+	if shutdownErr := server.Shutdown(context.Background()); shutdownErr != nil {
+		logf("shutdown: %v", shutdownErr)
+	}
+	if err == nil {
+		logf("osquery asked us to stop")
+	}
+	return err
+}
+
+// waitForCore waits until osquery's socket answers a ping: the file may not
+// exist yet, and on Windows a pipe that does not exist fails at once.
+func waitForCore(ctx context.Context, socket string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		last = pingCore(socket)
+		if last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("osquery did not answer on %s within %s: %w", socket, limit, last)
+		case <-tick.C:
+		}
+	}
+}
+
+func pingCore(socket string) error {
+	client, err := osquery.NewClient(socket, time.Second)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	st, err := client.Ping()
+	if err != nil {
+		return err
+	}
+	if st.Code != 0 {
+		return fmt.Errorf("ping status %d: %s", st.Code, st.Message)
+	}
+	return nil
+}
+
+// recordingClient remembers the UUID osquery gives us at registration, which
+// osquery-go keeps to itself.
+type recordingClient struct {
+	*osquery.ExtensionManagerClient
+	uuid atomic.Int64
+}
+
+func (r *recordingClient) RegisterExtension(info *genosquery.InternalExtensionInfo, reg genosquery.ExtensionRegistry) (*genosquery.ExtensionStatus, error) {
+	st, err := r.ExtensionManagerClient.RegisterExtension(info, reg)
+	if err == nil && st.Code == 0 {
+		r.uuid.Store(int64(st.UUID))
+	}
+	return st, err
+}
+
+// watchRegistration returns an error when osquery, still alive, no longer
+// lists our UUID: it then no longer routes queries to us (fleet#52093), and
+// osquery-go would go on answering pings forever. Exiting lets osqueryd
+// start us again. Errors talking to osquery are left to the ping loop.
+func watchRegistration(ctx context.Context, c config, rc *recordingClient) error {
+	client, err := osquery.NewClient(c.socket, ioTimeout(c))
+	if err != nil {
+		return nil //nolint:nilerr // a core that is gone is the ping loop's to report
+	}
+	defer client.Close()
+	tick := time.NewTicker(c.interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		uuid := rc.uuid.Load()
+		if uuid == 0 {
+			continue
+		}
+		list, err := client.Extensions()
+		if err != nil {
+			continue
+		}
+		if _, ok := list[genosquery.ExtensionRouteUUID(uuid)]; !ok {
+			return fmt.Errorf("osquery no longer lists this extension (uuid %d); exiting so that osqueryd starts it again", uuid)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+
+	"github.com/legacy-ports/legacy-ports/internal/render"
+	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table"
+)
+
+const registryUsage = `usage:
+  legacy-ports registry list [--category C] [--confidence L] [--port P] [--format F]
+  legacy-ports registry show PORT
+  legacy-ports registry verify --iana service-names-port-numbers.csv
+`
+
+var registryCommands = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) int{
+	"list":   registryList,
+	"show":   registryShow,
+	"verify": registryVerify,
+}
+
+func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, registryUsage)
+		return exitError
+	}
+	cmd, ok := registryCommands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "legacy-ports registry: unknown command %q\n\n%s", args[0], registryUsage)
+		return exitError
+	}
+	return cmd(ctx, args[1:], stdout, stderr)
+}
+
+// registryRows returns legacy_port_registry's rows: list and show print the
+// table the extension serves.
+func registryRows(ctx context.Context, stderr io.Writer) ([]string, []table.Row, error) {
+	d, err := definition(table.PortRegistry, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	rows, err := d.Generate(ctx, table.Request{})
+	return columnNames(d.Columns), rows, err
+}
+
+func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("registry list", stderr)
+	category := fs.String("category", "", "only this category: historic-rfc, dead-protocol, dead-product or insecure-legacy")
+	confidence := fs.String("confidence", "", "only this confidence: high, medium or low")
+	port := fs.String("port", "", "only this port")
+	format := fs.String("format", "table", "output format: table, json, csv or line")
+	if code, stop := parseFlags(fs, args); stop {
+		return code
+	}
+	if err := render.CheckFormat(*format); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry list: --format: %v\n", err)
+		return exitError
+	}
+	if *category != "" && !slices.Contains(registry.Categories, registry.Category(*category)) {
+		fmt.Fprintf(stderr, "legacy-ports registry list: --category: unknown value %q (want historic-rfc, dead-protocol, dead-product or insecure-legacy)\n", *category)
+		return exitError
+	}
+	if *confidence != "" && *confidence != "high" && *confidence != "medium" && *confidence != "low" {
+		fmt.Fprintf(stderr, "legacy-ports registry list: --confidence: unknown value %q (want high, medium or low)\n", *confidence)
+		return exitError
+	}
+	if *port != "" {
+		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
+			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %q is not a port number\n", *port)
+			return exitError
+		}
+	}
+	cols, rows, err := registryRows(ctx, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
+		return exitError
+	}
+	var kept []table.Row
+	for _, r := range rows {
+		if (*category == "" || r[table.ColCategory] == *category) &&
+			(*confidence == "" || r[table.ColConfidence] == *confidence) &&
+			(*port == "" || r[table.ColPort] == *port) {
+			kept = append(kept, r)
+		}
+	}
+	if *format == "table" {
+		cols = []string{table.ColPort, table.ColTransport, table.ColService, table.ColCategory, table.ColRetired, table.ColConfidence, table.ColDescription}
+	}
+	if err := render.Write(stdout, *format, cols, kept); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
+		return exitError
+	}
+	return exitClean
+}
+
+func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "usage: legacy-ports registry show PORT\n")
+		return exitError
+	}
+	if _, err := strconv.ParseUint(args[0], 10, 16); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry show: %q is not a port number\n", args[0])
+		return exitError
+	}
+	cols, rows, err := registryRows(ctx, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
+		return exitError
+	}
+	var kept []table.Row
+	for _, r := range rows {
+		if r[table.ColPort] == args[0] {
+			kept = append(kept, r)
+		}
+	}
+	if len(kept) == 0 {
+		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", args[0])
+		return exitFound
+	}
+	if err := render.Write(stdout, "line", cols, kept); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
+		return exitError
+	}
+	return exitClean
+}
+
+func registryVerify(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("registry verify", stderr)
+	iana := fs.String("iana", "", "IANA's service-names-port-numbers.csv")
+	if code, stop := parseFlags(fs, args); stop {
+		return code
+	}
+	if *iana == "" {
+		fmt.Fprint(stderr, "legacy-ports registry verify: --iana FILE is required (IANA's service-names-port-numbers.csv)\n")
+		return exitError
+	}
+	reg, err := registry.Builtin()
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry verify: %v\n", err)
+		return exitError
+	}
+	f, err := os.Open(*iana)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry verify: %v\n", err)
+		return exitError
+	}
+	defer f.Close()
+	diffs, err := registry.VerifyIANA(reg, f)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry verify: %s: %v\n", *iana, err)
+		return exitError
+	}
+	for _, d := range diffs {
+		fmt.Fprintln(stdout, d.String())
+	}
+	if len(diffs) > 0 {
+		fmt.Fprintf(stderr, "%d difference(s) with %s\n", len(diffs), *iana)
+		return exitFound
+	}
+	fmt.Fprintf(stdout, "%d entries (%d port/transport pairs) agree with %s\n", reg.Len(), reg.Pairs(), *iana)
+	return exitClean
+}

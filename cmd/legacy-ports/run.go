@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/setup"
+	"github.com/legacy-ports/legacy-ports/table"
+)
+
+// Exit codes, for scripts: nothing found, a ghost found, an error.
+const (
+	exitClean = 0
+	exitFound = 1
+	exitError = 2
+)
+
+const usage = `usage: legacy-ports COMMAND [flags]
+
+commands:
+  scan                 list live sockets on obsolete ports (exit 0: none, 1: ghost or insecure found, 2: error)
+  registry list        list the port registry (--category, --confidence, --port, --format)
+  registry show PORT   show the entries for one port
+  registry verify --iana FILE
+                       check every entry against IANA's service-names-port-numbers.csv
+  version              print the version
+
+Run 'legacy-ports COMMAND -h' for a command's flags.
+`
+
+// commands maps each command to its implementation; each returns an exit code.
+var commands = map[string]func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int{
+	"scan":     runScan,
+	"registry": runRegistry,
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	switch args[0] {
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitClean
+	case "version", "--version":
+		fmt.Fprintf(stdout, "legacy-ports %s (%s)\n", buildinfo.Version, buildinfo.Commit)
+		return exitClean
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "legacy-ports: unknown command %q\n\n%s", args[0], usage)
+		return exitError
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return cmd(ctx, args[1:], stdin, stdout, stderr)
+}
+
+// newFlags makes a command's flag set; its errors are the caller's to print.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("legacy-ports "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args; it returns an exit code when the command should
+// stop here (help asked, or a bad flag).
+func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitClean, true
+		}
+		return exitError, true
+	}
+	return 0, false
+}
+
+// definition returns the named table, built for this host.
+func definition(name string, stderr io.Writer) (table.Definition, error) {
+	opts, err := setup.Options(stderr)
+	if err != nil {
+		return table.Definition{}, err
+	}
+	for _, d := range table.Definitions(opts) {
+		if d.Name == name {
+			return d, nil
+		}
+	}
+	return table.Definition{}, fmt.Errorf("no table %s", name)
+}
+
+func columnNames(cols []table.Column) []string {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return names
+}
+
+// pickColumns resolves a --columns value against a table's columns.
+func pickColumns(spec string, all []string) ([]string, error) {
+	if spec == "all" {
+		return all, nil
+	}
+	var out []string
+	for _, c := range strings.Split(spec, ",") {
+		c = strings.TrimSpace(c)
+		found := false
+		for _, a := range all {
+			found = found || a == c
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown column %q (the columns are: %s)", c, strings.Join(all, ", "))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/legacy-ports/legacy-ports/internal/render"
+	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table"
+	"github.com/legacy-ports/legacy-ports/table/sockets"
+)
+
+// scanTableColumns are the columns an aligned table shows unless --columns
+// says otherwise: the ones that answer "which process, where, and why".
+const scanTableColumns = "pid,process_name,local_address,local_port,remote_address,remote_port,transport,direction,service,verdict,reason"
+
+func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlags("scan", stderr)
+	format := fs.String("format", "table", "output format: table, json, csv or line")
+	columns := fs.String("columns", "", "comma-separated columns, or all (default: all, or a short list for table)")
+	if code, stop := parseFlags(fs, args); stop {
+		return code
+	}
+	if err := render.CheckFormat(*format); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports scan: --format: %v\n", err)
+		return exitError
+	}
+	d, err := definition(table.LegacyPorts, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
+		return exitError
+	}
+	spec := *columns
+	if spec == "" {
+		spec = "all"
+		if *format == "table" {
+			spec = scanTableColumns
+		}
+	}
+	cols, err := pickColumns(spec, columnNames(d.Columns))
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports scan: --columns: %v\n", err)
+		return exitError
+	}
+	rows, err := d.Generate(ctx, table.Request{})
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
+		return exitError
+	}
+	if err := render.Write(stdout, *format, cols, rows); err != nil {
+		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
+		return exitError
+	}
+	if *format == "table" {
+		fmt.Fprintf(stderr, "%d socket(s) on obsolete ports%s\n", len(rows), privilegeNote())
+	}
+	for _, r := range rows {
+		if v := registry.Verdict(r[table.ColVerdict]); v == registry.Ghost || v == registry.Insecure {
+			return exitFound
+		}
+	}
+	return exitClean
+}
+
+// privilegeNote explains missing owners when this user cannot see them all.
+func privilegeNote() string {
+	if sockets.Default().Capabilities().Attribution == sockets.Full {
+		return ""
+	}
+	return " (not running with full privileges: sockets of other users' processes show pid -1)"
+}
