@@ -2,10 +2,13 @@ package table
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	osqtable "github.com/osquery/osquery-go/plugin/table"
+
+	"github.com/legacy-ports/legacy-ports/registry"
 )
 
 // Request is what a generate call receives: osquery's query context, and the
@@ -22,10 +25,8 @@ func (r Request) Uses(cols ...string) bool {
 		return true
 	}
 	for _, c := range cols {
-		for _, u := range r.ColsUsed {
-			if c == u {
-				return true
-			}
+		if slices.Contains(r.ColsUsed, c) {
+			return true
 		}
 	}
 	return false
@@ -95,14 +96,18 @@ func parseInteger(s string) (int64, bool) {
 	return int64(f), true
 }
 
-func textSet(qc osqtable.QueryContext, col string) valueSet[string] {
+// textSet parses the EQUALS values of a text column that can only hold one
+// of valid; other values can match no row.
+func textSet(qc osqtable.QueryContext, col string, valid ...string) valueSet[string] {
 	exprs, ok := equalities(qc, col)
 	if !ok {
 		return nil
 	}
 	set := valueSet[string]{}
 	for _, e := range exprs {
-		set[e] = struct{}{}
+		if slices.Contains(valid, e) {
+			set[e] = struct{}{}
+		}
 	}
 	return set
 }
@@ -122,7 +127,7 @@ func parsePortsFilter(qc osqtable.QueryContext) portsFilter {
 		remotePort: intSet[uint16](qc, ColRemotePort, 0, math.MaxUint16),
 		pid:        intSet[int32](qc, ColPID, -1, math.MaxInt32),
 		protocol:   intSet[uint8](qc, ColProtocol, 0, math.MaxUint8),
-		direction:  textSet(qc, ColDirection),
+		direction:  textSet(qc, ColDirection, registry.Listen, registry.Inbound, registry.Outbound),
 	}
 }
 
