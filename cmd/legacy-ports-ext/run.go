@@ -91,8 +91,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 			break
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || fs.Lookup(name) != nil {
+		if f := fs.Lookup(name); f != nil || !strings.HasPrefix(a, "-") {
 			known = append(known, a)
+			// A value given as the next argument is the flag's, even "-1".
+			if f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
+				i++
+				known = append(known, args[i])
+			}
 			continue
 		}
 		if name == "h" || name == "help" {
@@ -115,6 +120,11 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("--socket is required: osquery passes it when it starts the extension")
 	}
 	return c, nil
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // run is the whole program; it returns the exit code. 0: osquery asked us
