@@ -1,0 +1,131 @@
+package sockets
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// namespace is a network namespace and a process in it, whose proc entries
+// lead into it.
+type namespace struct {
+	inode uint64
+	pid   int32 // 0 for our own namespace, reached through <procRoot>/self
+}
+
+// dir is the namespace's process directory under procRoot.
+func (ns namespace) dir(procRoot string) string {
+	if ns.pid == 0 {
+		return filepath.Join(procRoot, "self")
+	}
+	return filepath.Join(procRoot, strconv.FormatInt(int64(ns.pid), 10))
+}
+
+// namespaces finds our own network namespace and, by reading
+// <procRoot>/<pid>/ns/net of every process, the others in inode order, each
+// with its lowest pid: a container's init, which outlives its other
+// processes. Processes that vanish or hide their namespace (other users'
+// processes, without root) are passed over.
+func namespaces(procRoot string, sc *scratch) (own namespace, others []namespace, err error) {
+	procfd, err := openDir(procRoot)
+	if err != nil {
+		return own, nil, err
+	}
+	defer unix.Close(procfd)
+	link, err := sc.readlink(procfd, sc.cpath([]byte("self"), "/ns/net"))
+	if err != nil {
+		return own, nil, fmt.Errorf("our network namespace: %w", err)
+	}
+	var ok bool
+	if own.inode, ok = parseBracketed(link, "net:["); !ok {
+		return own, nil, fmt.Errorf("our network namespace: unexpected link %q", link)
+	}
+	at := map[uint64]int{own.inode: -1} // index in others
+	err = eachPid(procfd, sc.dents, func(pid int32, name []byte) bool {
+		link, err := sc.readlink(procfd, sc.cpath(name, "/ns/net"))
+		if err != nil {
+			return true
+		}
+		ino, ok := parseBracketed(link, "net:[")
+		if !ok {
+			return true
+		}
+		switch i, seen := at[ino]; {
+		case !seen:
+			at[ino] = len(others)
+			others = append(others, namespace{inode: ino, pid: pid})
+		case i >= 0 && pid < others[i].pid:
+			others[i].pid = pid
+		}
+		return true
+	})
+	slices.SortFunc(others, func(a, b namespace) int { return cmp.Compare(a.inode, b.inode) })
+	if err != nil {
+		err = fmt.Errorf("listing %s: %w", procRoot, err)
+	}
+	return own, others, err
+}
+
+// openDiagIn opens a sock_diag socket inside the network namespace whose
+// file is nsPath and whose inode is want. A socket stays in the namespace it
+// was made in, so only its creation needs a thread that entered the
+// namespace; that is done on a locked thread of a goroutine of its own.
+func openDiagIn(nsPath string, want uint64) (int, error) {
+	type result struct {
+		fd  int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, restored, err := openDiagOnThreadIn(nsPath, want)
+		if restored {
+			runtime.UnlockOSThread()
+		}
+		// Otherwise the thread is still in the other namespace: it stays
+		// locked, and the runtime ends it with this goroutine rather than let
+		// other goroutines run there.
+		done <- result{fd, err}
+	}()
+	r := <-done
+	return r.fd, r.err
+}
+
+// openDiagOnThreadIn does openDiagIn's work on the current, locked thread and
+// says whether the thread is back in its own namespace.
+func openDiagOnThreadIn(nsPath string, want uint64) (fd int, restored bool, err error) {
+	home, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, true, fmt.Errorf("our network namespace: %w", err)
+	}
+	defer unix.Close(home)
+	target, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, true, err
+	}
+	defer unix.Close(target)
+	// The pid may have been reused since the namespace was found.
+	var st unix.Stat_t
+	if err := unix.Fstat(target, &st); err != nil {
+		return -1, true, err
+	}
+	if st.Ino != want {
+		return -1, true, fmt.Errorf("%s: now namespace %d", nsPath, st.Ino)
+	}
+	if err := unix.Setns(target, unix.CLONE_NEWNET); err != nil {
+		return -1, true, fmt.Errorf("setns %s: %w", nsPath, err)
+	}
+	fd, err = openDiag()
+	if serr := unix.Setns(home, unix.CLONE_NEWNET); serr != nil {
+		if err == nil {
+			unix.Close(fd)
+		}
+		return -1, false, fmt.Errorf("setns back to our namespace: %w", serr)
+	}
+	return fd, true, err
+}
