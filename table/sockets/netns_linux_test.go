@@ -1,0 +1,125 @@
+package sockets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// startNamespaceListener runs listenHelper in a new network namespace and
+// returns its pid and port. The child is killed when the test ends.
+func startNamespaceListener(t *testing.T) (int, uint16) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("creating and entering a network namespace needs root")
+	}
+	for _, tool := range []string{"unshare", "ip"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	t.Cleanup(cancel)
+	// unshare and sh exec, so the listener keeps the pid we start.
+	cmd := exec.CommandContext(ctx, "unshare", "--net", "sh", "-c", `ip link set lo up && exec "$0"`, os.Args[0])
+	cmd.Env = append(os.Environ(), "LP_TEST_HELPER=listen")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Wait()
+		if strings.HasPrefix(stderr.String(), "unshare:") {
+			t.Skipf("no network namespace here: %s", stderr.String())
+		}
+		t.Fatalf("listener: %v: %s", err, stderr.String())
+	}
+	var port uint16
+	if _, err := fmt.Sscanf(line, "ready %d", &port); err != nil {
+		t.Fatalf("listener said %q: %v", line, err)
+	}
+	return cmd.Process.Pid, port
+}
+
+// TestNamespaceListener finds a listener in another network namespace, and
+// its process, through setns and netlink and through /proc/<pid>/net.
+func TestNamespaceListener(t *testing.T) {
+	pid, port := startNamespaceListener(t)
+	ownNS := nsInode(t, "/proc/self/ns/net")
+	childNS := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pid))
+	if childNS == ownNS {
+		t.Fatalf("the listener is in our namespace %d", ownNS)
+	}
+	local := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
+	keep := func(l, _ uint16, proto uint8) bool { return l == port && proto == protoTCP }
+	isListener := func(s Socket) bool {
+		return s.NetNS == childNS && s.Local == local && s.State == "LISTEN" && s.Family == AFInet && s.Inode != 0
+	}
+
+	t.Run("setns", func(t *testing.T) {
+		nsPath := fmt.Sprintf("/proc/%d/ns/net", pid)
+		if _, err := openDiagIn(nsPath, childNS+1); err == nil {
+			t.Error("a namespace with another inode was entered")
+		}
+		fd, err := openDiagIn(nsPath, childNS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		got, err := dumpInet(t.Context(), fd, make([]byte, diagBufLen), 1, inetTables[0], childNS, keep, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !isListener(got[0]) {
+			t.Errorf("got %+v, want the listener on %v", got, local)
+		}
+	})
+	for _, tt := range liveSources() {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := tt.src.Sockets(t.Context(), keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var found []Socket
+			for _, s := range got {
+				if isListener(s) {
+					found = append(found, s)
+				}
+			}
+			if len(found) != 1 {
+				t.Fatalf("got %+v, want one listener on %v in namespace %d", got, local, childNS)
+			}
+			owners, err := tt.src.Owners(t.Context(), map[uint64]struct{}{found[0].Inode: {}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o := owners[found[0].Inode]; len(o) != 1 || o[0].PID != int32(pid) || o[0].FD < 0 {
+				t.Errorf("owners %v, want pid %d", o, pid)
+			}
+		})
+	}
+}
