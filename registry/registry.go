@@ -117,30 +117,34 @@ type Registry struct {
 
 // New builds a registry from entries that have already been validated, for
 // example by Parse. A later entry for the same (port, transport) replaces an
-// earlier one, which is how the admin's overrides apply.
+// earlier one.
 func New(date string, entries []*Entry) *Registry {
-	r := &Registry{index: make(map[key]*Entry), date: date}
+	index := map[key]*Entry{}
 	for _, e := range entries {
 		for p := int(e.PortLow); p <= int(e.PortHigh); p++ {
 			for _, proto := range e.Transports {
-				r.index[key{uint16(p), proto}] = e
-				r.set(proto).add(uint16(p))
+				index[key{uint16(p), proto}] = e
 			}
 		}
 	}
-	// Keep only entries that still own at least one (port, transport).
-	live := make(map[*Entry]bool, len(r.index))
-	for _, e := range r.index {
-		live[e] = true
-	}
-	for _, e := range entries {
-		if live[e] {
+	return fromIndex(date, index)
+}
+
+// fromIndex builds a registry from its (port, transport) index; the entry
+// list is every entry that still owns at least one pair.
+func fromIndex(date string, index map[key]*Entry) *Registry {
+	r := &Registry{index: index, date: date}
+	seen := map[*Entry]bool{}
+	for k, e := range index {
+		r.set(k.proto).add(k.port)
+		if !seen[e] {
+			seen[e] = true
 			r.entries = append(r.entries, e)
-			delete(live, e)
 		}
 	}
-	slices.SortStableFunc(r.entries, func(a, b *Entry) int {
-		return cmp.Or(cmp.Compare(a.PortLow, b.PortLow), cmp.Compare(a.Service, b.Service))
+	slices.SortFunc(r.entries, func(a, b *Entry) int {
+		return cmp.Or(cmp.Compare(a.PortLow, b.PortLow), cmp.Compare(a.Service, b.Service),
+			cmp.Compare(a.Transports[0], b.Transports[0]))
 	})
 	return r
 }

@@ -32,6 +32,8 @@ const usage = `legacy_ports.ext: the legacy-ports osquery extension.
 osquery starts it as
   legacy_ports.ext [--verbose] --socket PATH --timeout SECONDS --interval SECONDS
 and it also takes
+  --registry-file PATH
+              the admin's registry file, for manual runs (default: the platform's path)
   --spec      print the table specs as JSON and exit
   --version   print the version and exit
 Unknown flags are reported and ignored, so that a newer osquery cannot stop it.
@@ -43,6 +45,7 @@ type config struct {
 	timeout  time.Duration // osquery's --extensions_timeout
 	interval time.Duration // osquery's --extensions_interval: the ping period
 	verbose  bool
+	registry string // the admin's registry file; osquery never passes it
 	spec     bool
 	version  bool
 }
@@ -81,6 +84,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.Var(seconds{&c.timeout}, "timeout", "seconds to wait for osquery")
 	fs.Var(seconds{&c.interval}, "interval", "seconds between pings")
 	fs.BoolVar(&c.verbose, "verbose", false, "log what happens")
+	fs.StringVar(&c.registry, "registry-file", "", "the admin's registry file, for manual runs")
 	fs.BoolVar(&c.spec, "spec", false, "print the table specs")
 	fs.BoolVar(&c.version, "version", false, "print the version")
 
@@ -144,7 +148,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "legacy_ports.ext %s (%s)\n", buildinfo.Version, buildinfo.Commit)
 		return 0
 	}
-	opts, err := setup.Options(stderr)
+	opts, err := setup.Options(stderr, c.registry)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy_ports: %v\n", err)
 		return 1

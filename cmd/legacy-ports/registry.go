@@ -16,6 +16,7 @@ import (
 const registryUsage = `usage:
   legacy-ports registry list [--category C] [--confidence L] [--port P] [--format F]
   legacy-ports registry show PORT
+  legacy-ports registry lint FILE
   legacy-ports registry verify --iana service-names-port-numbers.csv
 `
 
@@ -23,6 +24,7 @@ var registryCommands = map[string]func(ctx context.Context, args []string, stdou
 	"list":   registryList,
 	"show":   registryShow,
 	"verify": registryVerify,
+	"lint":   registryLint,
 }
 
 func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
@@ -40,8 +42,8 @@ func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 
 // registryRows returns legacy_port_registry's rows: list and show print the
 // table the extension serves.
-func registryRows(ctx context.Context, stderr io.Writer) ([]string, []table.Row, error) {
-	d, err := definition(table.PortRegistry, stderr)
+func registryRows(ctx context.Context, adminPath string, stderr io.Writer) ([]string, []table.Row, error) {
+	d, err := definition(table.PortRegistry, adminPath, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -55,6 +57,7 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	confidence := fs.String("confidence", "", "only this confidence: high, medium or low")
 	port := fs.String("port", "", "only this port")
 	format := fs.String("format", "table", "output format: table, json, csv or line")
+	adminFile := registryFileFlag(fs)
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -76,7 +79,7 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return exitError
 		}
 	}
-	cols, rows, err := registryRows(ctx, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
 		return exitError
@@ -100,15 +103,21 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("registry show", stderr)
+	adminFile := registryFileFlag(fs)
+	if code, stop := parseFlags(fs, args); stop {
+		return code
+	}
+	args = fs.Args()
 	if len(args) != 1 {
-		fmt.Fprint(stderr, "usage: legacy-ports registry show PORT\n")
+		fmt.Fprint(stderr, "usage: legacy-ports registry show [--registry-file FILE] PORT\n")
 		return exitError
 	}
 	if _, err := strconv.ParseUint(args[0], 10, 16); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %q is not a port number\n", args[0])
 		return exitError
 	}
-	cols, rows, err := registryRows(ctx, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
@@ -164,5 +173,32 @@ func registryVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 		return exitFound
 	}
 	fmt.Fprintf(stdout, "%d entries (%d port/transport pairs) agree with %s\n", reg.Len(), reg.Pairs(), *iana)
+	return exitClean
+}
+
+// registryLint checks an admin's file the way the extension will read it:
+// who may write it, its syntax, and whether it applies to the built-in
+// registry. Exit 1 when the file would be rejected.
+func registryLint(_ context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, "usage: legacy-ports registry lint FILE\n")
+		return exitError
+	}
+	base, err := registry.Builtin()
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry lint: %v\n", err)
+		return exitError
+	}
+	admin, err := registry.ReadAdminFile(args[0])
+	if err == nil {
+		_, err = admin.Apply(base)
+	}
+	if err != nil {
+		fmt.Fprintln(stdout, err)
+		fmt.Fprintf(stderr, "%s would be rejected; the built-in registry would stay in use\n", args[0])
+		return exitFound
+	}
+	fmt.Fprintf(stdout, "%s: ok: %d added, %d overridden, %d disabled, %d allow rules\n",
+		args[0], len(admin.Entries), len(admin.Overrides), len(admin.Disabled), len(admin.Allow))
 	return exitClean
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
+	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
 )
 
@@ -29,6 +30,7 @@ commands:
   scan                 list live sockets on obsolete ports (exit 0: none, 1: ghost or insecure found, 2: error)
   registry list        list the port registry (--category, --confidence, --port, --format)
   registry show PORT   show the entries for one port
+  registry lint FILE   check an admin's registry file (syntax, ports, who may write it)
   registry verify --iana FILE
                        check every entry against IANA's service-names-port-numbers.csv
   version              print the version
@@ -84,9 +86,15 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 	return 0, false
 }
 
-// definition returns the named table, built for this host.
-func definition(name string, stderr io.Writer) (table.Definition, error) {
-	opts, err := setup.Options(stderr)
+// registryFileFlag adds the flag naming the admin's registry file.
+func registryFileFlag(fs *flag.FlagSet) *string {
+	return fs.String("registry-file", "", "the admin's registry file (default "+registry.DefaultAdminPath+", used when present)")
+}
+
+// definition returns the named table, built for this host with the admin's
+// file at adminPath ("" for the platform's default).
+func definition(name, adminPath string, stderr io.Writer) (table.Definition, error) {
+	opts, err := setup.Options(stderr, adminPath)
 	if err != nil {
 		return table.Definition{}, err
 	}

@@ -19,6 +19,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 	fs := newFlags("scan", stderr)
 	format := fs.String("format", "table", "output format: table, json, csv or line")
 	columns := fs.String("columns", "", "comma-separated columns, or all (default: all, or a short list for table)")
+	adminFile := registryFileFlag(fs)
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -26,7 +27,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "legacy-ports scan: --format: %v\n", err)
 		return exitError
 	}
-	d, err := definition(table.LegacyPorts, stderr)
+	d, err := definition(table.LegacyPorts, *adminFile, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
 		return exitError

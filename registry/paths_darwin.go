@@ -1,0 +1,4 @@
+package registry
+
+// defaultAdminPath sits next to osquery's own files on macOS.
+const defaultAdminPath = "/var/osquery/legacy_ports.yml"

@@ -1,0 +1,4 @@
+package registry
+
+// defaultAdminPath sits next to osquery's own configuration on Linux.
+const defaultAdminPath = "/etc/osquery/legacy_ports.yml"
