@@ -63,6 +63,9 @@ func (sc *scratch) ownersOf(procfd int, pid int32, name []byte, inodes map[uint6
 	defer unix.Close(dir)
 	_ = dirents(dir, sc.fdDents, func(fdName []byte) bool {
 		link, err := sc.readlink(dir, fdName)
+		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+			return false // the same check refuses every descriptor of the process
+		}
 		if err != nil {
 			return true // closed since the directory was read
 		}
