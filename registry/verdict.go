@@ -64,6 +64,12 @@ func IsRPCDaemon(name, exe string) bool {
 	return rpcDaemons[name] || (exe != "" && rpcDaemons[BaseName(exe)])
 }
 
+// MayBeRPC reports whether rpcbind's view could change the verdict: a local
+// port in 600-1023 whose process does not already say it is an RPC daemon.
+func MayBeRPC(o Observation) bool {
+	return o.Direction != Outbound && o.Port >= rpcLow && o.Port <= rpcHigh && !IsRPCDaemon(o.ProcessName, o.ProcessPath)
+}
+
 // Judge gives the verdict on an observation of entry e, and the reason in
 // words. The rules, in order: an admin allow rule wins; in 600-1023 a port
 // held by a Sun RPC daemon, or mapped by rpcbind, is rpc-dynamic; an

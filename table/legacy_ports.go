@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 )
 
@@ -21,6 +22,7 @@ type portsTable struct {
 	snap  *snapshot
 	src   sockets.Source
 	warn  io.Writer // where partial failures are reported; the rows still go out
+	rpc   *rpcCache
 }
 
 // match is a socket that touches a registry port, before owners are known.
@@ -133,10 +135,14 @@ func (t *portsTable) row(ctx context.Context, reg *registry.Registry, m match, o
 		uid = s.UID
 		username = procs.username(uid)
 	}
-	verdict, reason := reg.Judge(m.entry, registry.Observation{
+	obs := registry.Observation{
 		Port: m.port, Proto: s.Protocol, Direction: m.direction,
 		ProcessName: p.Name, ProcessPath: p.Path, Username: username,
-	})
+	}
+	if registry.MayBeRPC(obs) {
+		obs.RPCPrograms = t.rpc.programs(ctx, t.warn)[rpcbind.Key{Port: m.port, Protocol: s.Protocol}]
+	}
+	verdict, reason := reg.Judge(m.entry, obs)
 	r := Row{
 		ColPID:           strconv.FormatInt(int64(o.PID), 10),
 		ColProcessName:   p.Name,

@@ -19,6 +19,7 @@ import (
 	osqtable "github.com/osquery/osquery-go/plugin/table"
 
 	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 	"github.com/legacy-ports/legacy-ports/table/sockets/sockettest"
 )
@@ -213,13 +214,13 @@ func TestLegacyPortsCases(t *testing.T) {
 		got = append(got, key{r[ColSocket], r[ColPID], r[ColDirection], r[ColVerdict]})
 	}
 	want := []key{
-		{"106", "-1", "listen", "insecure"},   // telnet, owner unknown
-		{"101", "10", "listen", "ghost"},      // shared listener: one row per process
-		{"101", "11", "listen", "ghost"},      //
-		{"103", "10", "inbound", "ghost"},     // accepted connection
-		{"107", "40", "listen", "ghost"},      // in a container
+		{"106", "-1", "listen", "insecure"},    // telnet, owner unknown
+		{"101", "10", "listen", "ghost"},       // shared listener: one row per process
+		{"101", "11", "listen", "ghost"},       //
+		{"103", "10", "inbound", "ghost"},      // accepted connection
+		{"107", "40", "listen", "ghost"},       // in a container
 		{"102", "20", "listen", "rpc-dynamic"}, // RPC daemon in 600-1023
-		{"104", "30", "outbound", "ghost"},    // client of a dead service
+		{"104", "30", "outbound", "ghost"},     // client of a dead service
 	}
 	slices.SortFunc(got, func(a, b key) int { return strings.Compare(a.socket+a.pid, b.socket+b.pid) })
 	slices.SortFunc(want, func(a, b key) int { return strings.Compare(a.socket+a.pid, b.socket+b.pid) })
@@ -583,4 +584,38 @@ func TestPluginBoundary(t *testing.T) {
 func TestSpecsGolden(t *testing.T) {
 	o, _ := testOptions(t, fakeHost())
 	golden(t, "spec.golden.json", Specs(o))
+}
+
+func TestRPCBindDecidesForKernelSockets(t *testing.T) {
+	src := fakeHost()
+	// lockd in the kernel: a UDP socket on 609 that no process holds
+	src.Socks = append(src.Socks, sockets.Socket{Family: 2, Protocol: 17, Local: ap("0.0.0.0:609"), Remote: ap("0.0.0.0:0"), Inode: 109, UID: 0, NetNS: hostNS})
+	o, _ := testOptions(t, src)
+	asked := 0
+	o.RPCPrograms = func(context.Context) (map[rpcbind.Key][]string, error) {
+		asked++
+		return map[rpcbind.Key][]string{{Port: 609, Protocol: 17}: {"nlockmgr"}}, nil
+	}
+	gen := def(t, o, LegacyPorts).Generate
+	for range 2 {
+		rows, err := gen(t.Context(), Request{Context: ctxOf("port", opEq, "609")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			want := "ghost" // ghostd's TCP listener: rpcbind maps only 609/udp
+			if r[ColSocket] == "109" {
+				want = "rpc-dynamic"
+			}
+			if r[ColVerdict] != want || (want == "rpc-dynamic" && !strings.Contains(r[ColReason], "nlockmgr")) {
+				t.Errorf("socket %s: %s (%s), want %s", r[ColSocket], r[ColVerdict], r[ColReason], want)
+			}
+		}
+	}
+	if asked != 1 {
+		t.Errorf("rpcbind asked %d times within one snapshot, want 1", asked)
+	}
+	if _, err := gen(t.Context(), Request{Context: ctxOf("direction", opEq, "outbound")}); err != nil || asked != 1 {
+		t.Errorf("an outbound-only query asked rpcbind (%d) or failed: %v", asked, err)
+	}
 }

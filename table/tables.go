@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 )
 
@@ -45,6 +46,11 @@ type Options struct {
 	MaxConcurrent int
 	// SnapshotTTL is how long one socket enumeration serves repeated calls.
 	SnapshotTTL time.Duration
+	// RPCPrograms asks rpcbind which Sun RPC programs hold which ports, to
+	// tell an RPC service that took a registry port by chance when no
+	// process name says so (kernel lockd and nfsd have no process). It is
+	// called only when such a socket is found; nil never asks.
+	RPCPrograms func(context.Context) (map[rpcbind.Key][]string, error)
 	Now         func() time.Time
 }
 
@@ -84,7 +90,8 @@ func Definitions(o Options) []Definition {
 		o.Warnings = io.Discard
 	}
 	g := newGuard(o.Timeout, o.MaxConcurrent)
-	ports := &portsTable{state: o.State, snap: newSnapshot(o.Source, o.SnapshotTTL, o.Now), src: o.Source, warn: o.Warnings}
+	ports := &portsTable{state: o.State, snap: newSnapshot(o.Source, o.SnapshotTTL, o.Now), src: o.Source, warn: o.Warnings,
+		rpc: &rpcCache{ask: o.RPCPrograms, ttl: o.SnapshotTTL, now: o.Now}}
 	return []Definition{
 		{
 			Name:        LegacyPorts,

@@ -4,6 +4,7 @@
 package setup
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
+	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 )
 
@@ -33,11 +35,21 @@ func Options(warn io.Writer, adminPath string) (table.Options, error) {
 		w.path = registry.DefaultAdminPath
 	}
 	return table.Options{
-		Source:   sockets.Default(),
-		State:    w.current,
-		Version:  buildinfo.Version,
-		Warnings: warn,
+		Source:      sockets.Default(),
+		State:       w.current,
+		Version:     buildinfo.Version,
+		Warnings:    warn,
+		RPCPrograms: askRPCBind,
 	}, nil
+}
+
+// askRPCBind asks the local rpcbind which ports its RPC programs hold.
+func askRPCBind(ctx context.Context) (map[rpcbind.Key][]string, error) {
+	ms, err := rpcbind.Dump(ctx, rpcbind.DefaultAddr)
+	if err != nil {
+		return nil, err
+	}
+	return rpcbind.PortPrograms(ms), nil
 }
 
 // adminWatch serves the registry in force and re-reads the admin's file when

@@ -1,0 +1,43 @@
+package table
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/legacy-ports/legacy-ports/table/rpcbind"
+)
+
+// rpcCache keeps rpcbind's answer as long as a socket snapshot, so that the
+// calls of one query ask it once.
+type rpcCache struct {
+	ask func(context.Context) (map[rpcbind.Key][]string, error)
+	ttl time.Duration
+	now func() time.Time
+
+	mu    sync.Mutex
+	taken time.Time
+	ports map[rpcbind.Key][]string
+}
+
+// programs returns the RPC programs per port; empty when rpcbind is not
+// running or cannot be asked, which leaves the verdict to the process name.
+func (c *rpcCache) programs(ctx context.Context, warn io.Writer) map[rpcbind.Key][]string {
+	if c.ask == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.taken.IsZero() && c.now().Sub(c.taken) < c.ttl {
+		return c.ports
+	}
+	ports, err := c.ask(ctx)
+	if err != nil && !errors.Is(err, rpcbind.ErrNotListening) {
+		fmt.Fprintf(warn, "legacy_ports: asking rpcbind: %v\n", err)
+	}
+	c.taken, c.ports = c.now(), ports
+	return ports
+}
