@@ -1,0 +1,506 @@
+// Package vtab serves table definitions as SQLite virtual tables, so that
+// `legacy-ports query` answers SQL with the same generate functions the
+// osquery extension serves, on the engine osquery itself is built on.
+//
+// Rows are not copied into plain tables: each scan of a table calls its
+// Generate with a table.Request shaped as osquery builds one. Equality
+// constraints on the columns a definition marks Index are handed over, as
+// EQUALS, and so is the set of columns the query reads (SQLite's colUsed);
+// every other constraint and operator is left to SQLite, which also checks
+// again the constraints it handed over, so a generate function may always
+// return a superset.
+//
+// IN lists: SQLite can give a virtual table a whole IN list in one call only
+// through sqlite3_vtab_in, which modernc.org/sqlite's vtab API (v1.61.1)
+// does not expose. SQLite therefore calls Filter once per value of the list,
+// and `port IN (609, 611)` reaches Generate as two calls, each with one
+// EQUALS: the shape osquery uses for a column that is INDEX but not
+// OPTIMIZED. The rows are the same; the tables' socket snapshot makes the
+// second call cheap.
+package vtab
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	osqtable "github.com/osquery/osquery-go/plugin/table"
+	"modernc.org/sqlite"
+	sqlvtab "modernc.org/sqlite/vtab"
+
+	"github.com/legacy-ports/legacy-ports/table"
+)
+
+// moduleName is the SQLite module behind every table; its one argument is
+// the id of the DB the table belongs to.
+const moduleName = "legacy_ports_definition"
+
+// engine is a driver of our own, so the module reaches only the connections
+// we open. It is made once: modernc.org/sqlite never forgets a driver it has
+// seen, so a driver per Open would leak.
+var engine = sync.OnceValues(func() (*sqlite.Driver, error) {
+	d := &sqlite.Driver{}
+	return d, d.RegisterModule(moduleName, module{})
+})
+
+// open maps ids to the DBs the module serves.
+var open = struct {
+	sync.Mutex
+	next uint64
+	dbs  map[uint64]*DB
+}{dbs: map[uint64]*DB{}}
+
+// DB is an in-memory SQLite database whose tables are table definitions.
+// It runs one statement at a time.
+type DB struct {
+	id   uint64
+	defs []table.Definition
+	sql  *sql.DB
+	conn *sql.Conn
+
+	mu sync.Mutex // held while a statement runs
+	// stmt is what the virtual tables need of the statement running:
+	// SQLite's callbacks carry no context of their own.
+	stmt atomic.Pointer[statement]
+
+	checkOnce sync.Once
+	check     *sql.Conn // plain tables and osquery stand-ins, see Check
+	checkErr  error
+}
+
+type statement struct {
+	ctx context.Context
+	// text is false when the statement names a collation: SQLite does not
+	// tell a virtual table which collation an equality uses, and a TEXT
+	// value pushed down under NOCASE could lose rows.
+	text bool
+}
+
+// connector opens a fresh in-memory database on our driver.
+type connector struct{ d *sqlite.Driver }
+
+func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(":memory:") }
+func (c connector) Driver() driver.Driver                        { return c.d }
+
+var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Open creates a database with one virtual table per definition.
+func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
+	if err := validate(defs); err != nil {
+		return nil, err
+	}
+	drv, err := engine()
+	if err != nil {
+		return nil, fmt.Errorf("vtab: registering the SQLite module: %w", err)
+	}
+	d := &DB{defs: defs, sql: sql.OpenDB(connector{drv})}
+	open.Lock()
+	open.next++
+	d.id = open.next
+	open.dbs[d.id] = d
+	open.Unlock()
+
+	// Each connection is its own in-memory database: keep one.
+	if d.conn, err = d.sql.Conn(ctx); err != nil {
+		_ = d.Close()
+		return nil, fmt.Errorf("vtab: %w", err)
+	}
+	for _, def := range defs {
+		q := fmt.Sprintf("CREATE VIRTUAL TABLE %s USING %s(%d)", def.Name, moduleName, d.id)
+		if _, err := d.conn.ExecContext(ctx, q); err != nil {
+			_ = d.Close()
+			return nil, fmt.Errorf("vtab: creating table %s: %w", def.Name, sqliteError(err))
+		}
+	}
+	if err := readOnly(d.conn); err != nil {
+		_ = d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+func validate(defs []table.Definition) error {
+	seen := map[string]bool{}
+	for _, def := range defs {
+		if !identifier.MatchString(def.Name) || seen[def.Name] {
+			return fmt.Errorf("vtab: table name %q is not a plain identifier or is used twice", def.Name)
+		}
+		seen[def.Name] = true
+		if len(def.Columns) == 0 || def.Generate == nil {
+			return fmt.Errorf("vtab: table %s has no columns or no generate function", def.Name)
+		}
+		for _, c := range def.Columns {
+			if !identifier.MatchString(c.Name) {
+				return fmt.Errorf("vtab: table %s: column name %q is not a plain identifier", def.Name, c.Name)
+			}
+			if c.Type != table.Text && c.Type != table.Integer && c.Type != table.BigInt {
+				return fmt.Errorf("vtab: table %s: column %s has type %q (want TEXT, INTEGER or BIGINT)", def.Name, c.Name, c.Type)
+			}
+		}
+	}
+	return nil
+}
+
+// readOnly lets statements read and nothing else: no ATTACH (which creates
+// files), no writes, no schema changes. The tables are the host's state, not
+// a database to edit.
+func readOnly(c *sql.Conn) error {
+	return c.Raw(func(dc any) error {
+		r, ok := dc.(sqlite.AuthorizerRegisterer)
+		if !ok {
+			return errors.New("vtab: the SQLite driver has no authorizer")
+		}
+		return r.RegisterAuthorizer(func(action sqlite.AuthorizerActionCode, arg1, _, _, _ string) sqlite.AuthorizerReturnCode {
+			switch action {
+			case sqlite.AuthSelect, sqlite.AuthRead, sqlite.AuthFunction, sqlite.AuthRecursive:
+				return sqlite.AuthorizerOK
+			case sqlite.AuthPragma:
+				// Reading a table's columns is how tools discover a schema;
+				// arg2 is the table named, not a value to set.
+				if arg1 == "table_info" || arg1 == "table_xinfo" || arg1 == "table_list" {
+					return sqlite.AuthorizerOK
+				}
+			}
+			return sqlite.AuthorizerDeny
+		})
+	})
+}
+
+// Close releases the database.
+func (d *DB) Close() error {
+	open.Lock()
+	delete(open.dbs, d.id)
+	open.Unlock()
+	var errs []error
+	for _, c := range []*sql.Conn{d.conn, d.check} {
+		if c != nil {
+			errs = append(errs, c.Close())
+		}
+	}
+	errs = append(errs, d.sql.Close())
+	return errors.Join(errs...)
+}
+
+// Tables returns the names of the tables, in the order they were given.
+func (d *DB) Tables() []string {
+	names := make([]string, len(d.defs))
+	for i, def := range d.defs {
+		names[i] = def.Name
+	}
+	return names
+}
+
+// Schema returns the CREATE TABLE statement of a table, as osqueryi's
+// .schema prints it.
+func (d *DB) Schema(name string) (string, bool) {
+	for _, def := range d.defs {
+		if def.Name == name {
+			return createTable(def.Name, def.Columns) + ";", true
+		}
+	}
+	return "", false
+}
+
+func createTable(name string, cols []table.Column) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("`%s` %s", c.Name, c.Type)
+	}
+	return fmt.Sprintf("CREATE TABLE %s(%s)", name, strings.Join(parts, ", "))
+}
+
+var collate = regexp.MustCompile(`(?i)\bcollate\b`)
+
+// Query runs one SQL statement and returns its column names and rows. Every
+// value is a string, as osquery returns them; NULL is the empty string. When
+// two result columns have the same name the later one wins, as in osquery's
+// rows.
+func (d *DB) Query(ctx context.Context, sqlText string) (cols []string, rows []map[string]string, err error) {
+	switch n := len(Split(sqlText)); {
+	case n == 0:
+		return nil, nil, errors.New("empty statement")
+	case n > 1:
+		return nil, nil, fmt.Errorf("%d statements where one was expected", n)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.stmt.Store(&statement{ctx: ctx, text: !collate.MatchString(sqlText)})
+	defer d.stmt.Store(nil)
+
+	rs, err := d.conn.QueryContext(ctx, sqlText)
+	if err != nil {
+		err = sqliteError(err)
+		if m := err.Error(); m == "not authorized" || m == "authorization denied" {
+			err = fmt.Errorf("%s: this engine only reads (SELECT); it writes nothing and opens no file", m)
+		}
+		return nil, nil, err
+	}
+	defer rs.Close()
+	if cols, err = rs.Columns(); err != nil {
+		return nil, nil, sqliteError(err)
+	}
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return nil, nil, sqliteError(err)
+		}
+		row := make(map[string]string, len(cols))
+		for i, c := range cols {
+			row[c] = toText(vals[i])
+		}
+		rows = append(rows, row)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, nil, sqliteError(err)
+	}
+	return uniq(cols), rows, nil
+}
+
+func uniq(cols []string) []string {
+	var out []string
+	for _, c := range cols {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// toText renders a value the way SQLite's own text conversion does.
+func toText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return formatReal(x)
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// formatReal formats a REAL as SQLite does: 611.0, not 611.
+func formatReal(f float64) string {
+	s := strconv.FormatFloat(f, 'g', 15, 64)
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return s
+	}
+	mant, exp, hasExp := strings.Cut(s, "e")
+	if !strings.Contains(mant, ".") {
+		mant += ".0"
+	}
+	if hasExp {
+		return mant + "e" + exp
+	}
+	return mant
+}
+
+var sqliteMessage = regexp.MustCompile(`^(?:[^:]*: )?(.*) \(\d+\)$`)
+
+// sqliteError keeps SQLite's own message: modernc.org/sqlite wraps it as
+// "SQL logic error: MESSAGE (1)".
+func sqliteError(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	if m := sqliteMessage.FindStringSubmatch(se.Error()); m != nil {
+		return errors.New(m[1])
+	}
+	return err
+}
+
+// module creates the virtual tables; the argument in CREATE VIRTUAL TABLE
+// says which DB a table belongs to.
+type module struct{}
+
+func (module) Create(c sqlvtab.Context, args []string) (sqlvtab.Table, error) {
+	return module{}.Connect(c, args)
+}
+
+// Connect receives the module name, the schema name, the table name and
+// the DB id, and declares the table's columns.
+func (module) Connect(c sqlvtab.Context, args []string) (sqlvtab.Table, error) {
+	if len(args) != 4 {
+		return nil, fmt.Errorf("vtab: want one argument, the DB id, got %q", args)
+	}
+	id, err := strconv.ParseUint(args[3], 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("vtab: DB id %q: %w", args[3], err)
+	}
+	open.Lock()
+	d := open.dbs[id]
+	open.Unlock()
+	if d == nil {
+		return nil, fmt.Errorf("vtab: no open DB %d", id)
+	}
+	for _, def := range d.defs {
+		if def.Name == args[2] {
+			if err := c.Declare(createTable(def.Name, def.Columns)); err != nil {
+				return nil, err
+			}
+			return &vtable{db: d, def: def}, nil
+		}
+	}
+	return nil, fmt.Errorf("vtab: no definition for table %s", args[2])
+}
+
+// vtable is one table of one DB.
+type vtable struct {
+	db  *DB
+	def table.Definition
+}
+
+// Costs that make SQLite prefer handing over equalities: a scan runs
+// Generate with no constraint at all.
+const (
+	scanCost    = 1e6
+	indexedCost = 10
+)
+
+// BestIndex takes the usable EQUALS constraints on Index columns. Their
+// values reach Filter in argv; idxStr tells Filter which column each
+// argument is for, and carries colUsed. Constraints are never marked Omit:
+// SQLite checks every one again on the rows returned.
+func (t *vtable) BestIndex(info *sqlvtab.IndexInfo) error {
+	st := t.db.stmt.Load()
+	var b strings.Builder
+	b.WriteString(strconv.FormatUint(info.ColUsed, 16))
+	argc := 0
+	for i := range info.Constraints {
+		c := &info.Constraints[i]
+		if !c.Usable || c.Op != sqlvtab.OpEQ || c.Column < 0 || c.Column >= len(t.def.Columns) {
+			continue
+		}
+		col := t.def.Columns[c.Column]
+		if !col.Index || (col.Type == table.Text && (st == nil || !st.text)) {
+			continue
+		}
+		c.ArgIndex = argc
+		argc++
+		fmt.Fprintf(&b, ",%d", c.Column)
+	}
+	info.IdxNum = int64(argc)
+	info.IdxStr = b.String()
+	info.EstimatedCost = scanCost
+	if argc > 0 {
+		info.EstimatedCost = indexedCost
+	}
+	return nil
+}
+
+func (t *vtable) Open() (sqlvtab.Cursor, error) { return &cursor{t: t}, nil }
+func (t *vtable) Disconnect() error             { return nil }
+func (t *vtable) Destroy() error                { return nil }
+
+// cursor holds the rows of one Generate call.
+type cursor struct {
+	t    *vtable
+	rows []table.Row
+	pos  int
+}
+
+// Filter calls Generate with the constraints BestIndex chose, in osquery's
+// shape: every column listed with its affinity, EQUALS for each value.
+func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
+	c.rows, c.pos = nil, 0
+	fields := strings.Split(idxStr, ",")
+	mask, err := strconv.ParseUint(fields[0], 16, 64)
+	if err != nil || len(fields)-1 != len(vals) {
+		return fmt.Errorf("vtab: %s: bad index string %q for %d values", c.t.def.Name, idxStr, len(vals))
+	}
+	cols := c.t.def.Columns
+	qc := osqtable.QueryContext{Constraints: make(map[string]osqtable.ConstraintList, len(cols))}
+	for _, col := range cols {
+		qc.Constraints[col.Name] = osqtable.ConstraintList{Affinity: osqtable.ColumnType(col.Type), Constraints: []osqtable.Constraint{}}
+	}
+	for i, f := range fields[1:] {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 0 || n >= len(cols) {
+			return fmt.Errorf("vtab: %s: bad column %q in index string %q", c.t.def.Name, f, idxStr)
+		}
+		expr, ok := expression(vals[i])
+		if !ok {
+			// col = NULL is never true: no row can match.
+			return nil
+		}
+		cl := qc.Constraints[cols[n].Name]
+		cl.Constraints = append(cl.Constraints, osqtable.Constraint{Operator: osqtable.OperatorEquals, Expression: expr})
+		qc.Constraints[cols[n].Name] = cl
+	}
+	ctx := context.Background()
+	if st := c.t.db.stmt.Load(); st != nil {
+		ctx = st.ctx
+	}
+	rows, err := c.t.def.Generate(ctx, table.Request{Context: qc, ColsUsed: usedColumns(cols, mask)})
+	if err != nil {
+		return err
+	}
+	c.rows = rows
+	return nil
+}
+
+// expression is a constraint value as osquery passes it: SQLite's text of
+// the value. ok is false for NULL.
+func expression(v sqlvtab.Value) (string, bool) {
+	if v == nil {
+		return "", false
+	}
+	return toText(v), true
+}
+
+// usedColumns reads SQLite's colUsed: bit N is column N, and bit 63 stands
+// for every column from the 64th on.
+func usedColumns(cols []table.Column, mask uint64) []string {
+	used := []string{}
+	for i, c := range cols {
+		if mask&(1<<min(i, 63)) != 0 {
+			used = append(used, c.Name)
+		}
+	}
+	return used
+}
+
+func (c *cursor) Next() error           { c.pos++; return nil }
+func (c *cursor) Eof() bool             { return c.pos >= len(c.rows) }
+func (c *cursor) Rowid() (int64, error) { return int64(c.pos), nil }
+func (c *cursor) Close() error          { return nil }
+
+// Column converts a cell by its column's type, as osquery does: a missing
+// cell is NULL, and so is an INTEGER or BIGINT cell that is empty or not a
+// number.
+func (c *cursor) Column(i int) (sqlvtab.Value, error) {
+	if i < 0 || i >= len(c.t.def.Columns) || c.pos >= len(c.rows) {
+		return nil, fmt.Errorf("vtab: %s: no column %d in row %d", c.t.def.Name, i, c.pos)
+	}
+	col := c.t.def.Columns[i]
+	v, ok := c.rows[c.pos][col.Name]
+	if !ok {
+		return nil, nil
+	}
+	if col.Type == table.Text {
+		return v, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	return n, nil
+}
