@@ -3,6 +3,7 @@ package registry
 import (
 	"fmt"
 	"slices"
+	"strconv"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -288,7 +289,7 @@ func (o Override) apply(l *errList, e *Entry, source string) *Entry {
 
 func portText(lo, hi uint16) string {
 	if lo == hi {
-		return fmt.Sprint(lo)
+		return strconv.FormatUint(uint64(lo), 10)
 	}
 	return fmt.Sprintf("%d-%d", lo, hi)
 }

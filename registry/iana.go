@@ -146,7 +146,7 @@ func readIANA(in io.Reader, want map[uint16]bool) (map[key][]ianaRow, error) {
 		lo, hi, err := ianaPorts(ports)
 		if err != nil {
 			line, _ := cr.FieldPos(colPort)
-			return nil, fmt.Errorf("IANA CSV line %d: %v", line, err)
+			return nil, fmt.Errorf("IANA CSV line %d: %w", line, err)
 		}
 		row := ianaRow{
 			name:  strings.TrimSpace(rec[colName]),
@@ -199,7 +199,7 @@ func checkEntry(e *Entry, port uint16, proto uint8, rows map[key][]ianaRow) stri
 	case len(names) > 0:
 		msg = fmt.Sprintf("IANA registers %s, registry says %s", strings.Join(names, " and "), e.Service)
 	case len(here) == 0:
-		msg = fmt.Sprintf("IANA has no row for this port, registry says %s", e.Service)
+		msg = "IANA has no row for this port, registry says " + e.Service
 	default:
 		msg = fmt.Sprintf("IANA lists the port as %s, registry says %s", here[0].desc, e.Service)
 		if deassignNote.MatchString(here[0].notes) {
@@ -212,8 +212,7 @@ func checkEntry(e *Entry, port uint16, proto uint8, rows map[key][]ianaRow) stri
 	}
 	for _, row := range rows[key{port, other}] {
 		if strings.EqualFold(row.name, e.Service) {
-			msg += fmt.Sprintf("; IANA registers %s on %s only", row.name, TransportName(other))
-			break
+			return msg + fmt.Sprintf("; IANA registers %s on %s only", row.name, TransportName(other))
 		}
 	}
 	return msg

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -111,7 +112,8 @@ func (e *extension) exitCode(t *testing.T, limit time.Duration) int {
 	if e.err == nil {
 		return 0
 	}
-	if ee, ok := e.err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(e.err, &ee) {
 		return ee.ExitCode()
 	}
 	t.Fatalf("waiting for the extension: %v", e.err)
@@ -128,9 +130,13 @@ func startCore(t *testing.T) *osqtest.Core {
 	return core
 }
 
+// pingInterval is the --interval the tests pass: short, so that a core that
+// goes away is noticed quickly.
+const pingInterval = 1
+
 // osqueryArgs is the command line osqueryd passes, --verbose first.
-func osqueryArgs(core *osqtest.Core, interval int) []string {
-	return []string{"--verbose", "--socket", core.Path, "--timeout", "3", "--interval", strconv.Itoa(interval)}
+func osqueryArgs(core *osqtest.Core) []string {
+	return []string{"--verbose", "--socket", core.Path, "--timeout", "3", "--interval", strconv.Itoa(pingInterval)}
 }
 
 func register(t *testing.T, core *osqtest.Core, args ...string) (*extension, osqtest.Registration) {
@@ -145,7 +151,7 @@ func register(t *testing.T, core *osqtest.Core, args ...string) (*extension, osq
 
 func TestRegistration(t *testing.T) {
 	core := startCore(t)
-	_, reg := register(t, core, osqueryArgs(core, 1)...)
+	_, reg := register(t, core, osqueryArgs(core)...)
 	if reg.Info.Name != "legacy_ports" || reg.Info.Version != testVersion {
 		t.Errorf("registered as %q version %q", reg.Info.Name, reg.Info.Version)
 	}
@@ -263,7 +269,7 @@ func ghostListener(t *testing.T) (port int, ln net.Listener) {
 func TestGenerateOverThrift(t *testing.T) {
 	port, _ := ghostListener(t)
 	core := startCore(t)
-	_, reg := register(t, core, osqueryArgs(core, 1)...)
+	_, reg := register(t, core, osqueryArgs(core)...)
 	client, closeClient, err := core.ExtensionClient(reg.UUID, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +326,7 @@ func TestGenerateOverThrift(t *testing.T) {
 
 func TestShutdownRequestExitsZero(t *testing.T) {
 	core := startCore(t)
-	e, reg := register(t, core, osqueryArgs(core, 1)...)
+	e, reg := register(t, core, osqueryArgs(core)...)
 	client, closeClient, err := core.ExtensionClient(reg.UUID, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -336,19 +342,18 @@ func TestShutdownRequestExitsZero(t *testing.T) {
 
 func TestCoreGoneExitsNonZero(t *testing.T) {
 	core := startCore(t)
-	const interval = 1
-	e, _ := register(t, core, osqueryArgs(core, interval)...)
+	e, _ := register(t, core, osqueryArgs(core)...)
 	core.Stop()
 	// The ping loop notices within one interval; allow two, plus the
 	// start-up slack of a loaded CI machine.
-	if code := e.exitCode(t, 2*interval*time.Second+3*time.Second); code == 0 {
+	if code := e.exitCode(t, 2*pingInterval*time.Second+3*time.Second); code == 0 {
 		t.Error("exit code 0 after osquery went away; osqueryd would not restart it")
 	}
 }
 
 func TestForgottenExtensionExits(t *testing.T) {
 	core := startCore(t)
-	e, _ := register(t, core, osqueryArgs(core, 1)...)
+	e, _ := register(t, core, osqueryArgs(core)...)
 	core.Forget()
 	if code := e.exitCode(t, 10*time.Second); code == 0 {
 		t.Error("exit code 0 after osquery forgot the extension")
@@ -360,7 +365,7 @@ func TestForgottenExtensionExits(t *testing.T) {
 
 func TestSigtermExitsZero(t *testing.T) {
 	core := startCore(t)
-	e, _ := register(t, core, osqueryArgs(core, 1)...)
+	e, _ := register(t, core, osqueryArgs(core)...)
 	if err := e.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

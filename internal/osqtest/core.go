@@ -147,7 +147,7 @@ func (c *Core) ExtensionClient(uuid genosquery.ExtensionRouteUUID, limit time.Du
 		if time.Now().After(deadline) {
 			return nil, nil, fmt.Errorf("extension socket %s: %w", path, err)
 		}
-		time.Sleep(50 * time.Millisecond) //nolint:forbidigo // polling a socket file, as osquery core does
+		time.Sleep(50 * time.Millisecond) // polling the socket file, as osquery core does
 	}
 	client := genosquery.NewExtensionClientFactory(sock, thrift.NewTBinaryProtocolFactoryConf(nil))
 	return client, func() { _ = sock.Close() }, nil

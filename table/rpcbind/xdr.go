@@ -86,7 +86,7 @@ func readRecord(r io.Reader, limit int) ([]byte, error) {
 // unexpectedEOF turns EOF into ErrUnexpectedEOF: the peer closed before the
 // reply was complete, which is never a clean end here.
 func unexpectedEOF(err error) error {
-	if err == io.EOF {
+	if errors.Is(err, io.EOF) {
 		return io.ErrUnexpectedEOF
 	}
 	return err

@@ -54,7 +54,7 @@ func TestParseDiag(t *testing.T) {
 	other := sock(AFInet, protoTCP, "127.0.0.1:22", "0.0.0.0:0", "LISTEN", 0, 1, 9)
 	syn := sock(AFInet6, protoTCP, "[::1]:609", "[::1]:40000", "SYN_RECV", 0, 0, 9)
 	udp := sock(AFInet, protoUDP, "127.0.0.1:609", "127.0.0.1:53", "", 0, 4444, 9)
-	cat := func(msgs ...[]byte) []byte { return slices.Concat(msgs...) }
+	cat := slices.Concat[[]byte]
 	done := nlMsg(unix.NLMSG_DONE, seq, make([]byte, 4))
 	badFamily := diagMsg(v4, 10)
 	badFamily[0] = unix.AF_UNIX
