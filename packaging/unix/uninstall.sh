@@ -1,0 +1,4 @@
+#!/bin/sh
+# Undoes install.sh: takes our line out of extensions.load (the admin's other
+# lines stay) and removes the extension and the legacy-ports command.
+exec sh "$(dirname "$0")/install.sh" --uninstall
