@@ -48,7 +48,8 @@ tidy-check: ## fail if go.mod or go.sum are not tidy
 	$(GO) mod tidy -diff
 
 lint: ## golangci-lint (pinned in tools/go.mod) for linux, darwin and windows
-	@set -e; for os in linux darwin windows; do echo "lint $$os"; GOOS=$$os $(TOOLS) golangci-lint run ./...; done
+	@set -e; lint=$$($(TOOLS) -n golangci-lint); \
+	for os in linux darwin windows; do echo "lint $$os"; GOOS=$$os $$lint run ./...; done
 
 spec: ## print the osquery table specs as JSON
 	@$(GO) run ./cmd/legacy-ports-ext --spec
@@ -56,4 +57,49 @@ spec: ## print the osquery table specs as JSON
 clean: ## remove build output
 	rm -rf $(DIST)
 
-.PHONY: help build run build-all test vet fmt-check tidy-check lint spec clean
+.PHONY: help build run build-all test vet fmt-check tidy-check lint spec clean bench
+
+BENCHFLAGS ?= -runs 20
+
+bench: ## Linux: 200 processes holding 5,000 sockets; time legacy_ports against ss and gopsutil; print the targets
+	$(GO) run ./internal/bench $(BENCHFLAGS)
+
+# Release: archives, packages and their checks (packaging/README.md).
+
+# Archive entries and package files carry the last commit's time, so that two
+# builds of one commit give the same bytes.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SOURCE_DATE_EPOCH
+NFPM        := $(GO) tool -modfile=tools/nfpm/go.mod nfpm
+PKG_ARCHS   ?= amd64 arm64
+PKG_FORMATS ?= deb rpm
+HOST_ARCH   := $(shell $(GO) env GOARCH)
+
+dist: build-all ## release archives, universal macOS binaries, Fleet files and SHA256SUMS in dist/
+	$(GO) run ./packaging/release -dist $(DIST) -version $(VERSION) -mtime $(SOURCE_DATE_EPOCH)
+	@cat $(DIST)/SHA256SUMS
+
+dist-check: ## make dist twice, the second time in a copy of the tree with an empty build cache; the sums must match
+	rm -rf $(DIST)
+	$(MAKE) dist
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -a . "$$tmp/src"; rm -rf "$$tmp/src/$(DIST)"; \
+	GOCACHE="$$tmp/cache" $(MAKE) -C "$$tmp/src" dist VERSION=$(VERSION); \
+	echo "first:  $$(sha256sum < $(DIST)/SHA256SUMS)"; \
+	echo "second: $$(sha256sum < "$$tmp/src/$(DIST)/SHA256SUMS")"; \
+	diff $(DIST)/SHA256SUMS "$$tmp/src/$(DIST)/SHA256SUMS"; \
+	echo "dist is reproducible"
+
+package: ## .deb and .rpm for amd64 and arm64 in dist/ (nfpm, pinned in tools/nfpm/go.mod)
+	$(MAKE) build-all PLATFORMS="$(addprefix linux/,$(PKG_ARCHS))"
+	@set -e; for arch in $(PKG_ARCHS); do for fmt in $(PKG_FORMATS); do \
+	  PKG_ARCH=$$arch PKG_VERSION=$(VERSION) PKG_DIST=$(DIST) \
+	    $(NFPM) package --config packaging/nfpm.yaml --packager $$fmt --target $(DIST)/; \
+	done; done
+	$(GO) run ./packaging/release -dist $(DIST) -sums-only
+
+package-check: ## as root, CHANGES THIS MACHINE: dpkg -i the .deb, check it, dpkg -r it (not part of test)
+	$(MAKE) package PKG_ARCHS=$(HOST_ARCH) PKG_FORMATS=deb
+	sh packaging/package-check.sh $(DIST)/legacy-ports_$(VERSION)_$(HOST_ARCH).deb
+
+.PHONY: dist dist-check package package-check
