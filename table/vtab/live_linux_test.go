@@ -103,12 +103,12 @@ func TestLiveSockets(t *testing.T) {
 			pid + "|" + name},
 		{"indexed equalities", fmt.Sprintf("SELECT local_port FROM legacy_ports WHERE port = %d AND direction = 'listen' AND protocol = 17 AND %s", h.udp, mine),
 			strconv.Itoa(h.udp)},
-		{"non-indexed column", fmt.Sprintf("SELECT count(*) FROM legacy_ports WHERE local_address = '127.0.0.1' AND state = 'ESTABLISHED' AND %s", mine),
+		{"non-indexed column", "SELECT count(*) FROM legacy_ports WHERE local_address = '127.0.0.1' AND state = 'ESTABLISHED' AND " + mine,
 			"2"},
 		{"join with the registry", fmt.Sprintf("SELECT lp.local_address, lp.local_port, lp.transport, lp.direction, r.service FROM legacy_ports lp JOIN legacy_port_registry r ON r.port = lp.port AND r.protocol = lp.protocol WHERE lp.%s AND lp.direction = 'listen' ORDER BY r.service", mine),
 			listeners},
 		{"group by", fmt.Sprintf("SELECT direction, count(*) FROM legacy_ports WHERE %s GROUP BY direction ORDER BY direction", mine),
 			fmt.Sprintf("inbound|1\nlisten|%d\noutbound|1", strings.Count(listeners, "\n")+1)},
-		{"verdicts", fmt.Sprintf("SELECT DISTINCT verdict FROM legacy_ports WHERE %s", mine), "ghost"},
+		{"verdicts", "SELECT DISTINCT verdict FROM legacy_ports WHERE " + mine, "ghost"},
 	})
 }

@@ -76,18 +76,19 @@ func (l *lexer) step() (end, significant bool) {
 	return false, true
 }
 
-// Split cuts text into statements at the semicolons that end them. Empty
-// statements (only whitespace or comments) are dropped; a last statement
-// without a semicolon is kept, so that SQLite reports what is wrong with it.
+// Split cuts text into statements at the semicolons that end them. A
+// statement starts at its first token, after any comments; empty ones are
+// dropped; a last statement without a semicolon is kept, so that SQLite
+// reports what is wrong with it.
 func Split(text string) []Statement {
 	var out []Statement
 	l := &lexer{s: text, line: 1}
 	start, first := 0, 0 // where the statement began; line of its first token (0: none yet)
 	for l.i < len(l.s) {
-		line := l.line
+		line, at := l.line, l.i
 		end, significant := l.step()
 		if significant && first == 0 {
-			first = line
+			start, first = at, line
 		}
 		if end {
 			if first != 0 {

@@ -72,9 +72,7 @@ type DB struct {
 	// SQLite's callbacks carry no context of their own.
 	stmt atomic.Pointer[statement]
 
-	checkOnce sync.Once
-	check     *sql.Conn // plain tables and osquery stand-ins, see Check
-	checkErr  error
+	check *sql.Conn // plain tables and osquery stand-ins, made by the first Check
 }
 
 type statement struct {
