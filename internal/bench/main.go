@@ -1,0 +1,312 @@
+//go:build linux
+
+// Command bench is `make bench`: it puts a socket load on this host and
+// measures the legacy_ports table against what it must beat, printing the
+// targets of issues 2 and 4 as ratios within the one run.
+//
+//	go run ./internal/bench [-runs 20] [-children 200] [-sockets 5000] [-ghosts 10]
+//	    [-calls 1000] [-ports auto|real|admin] [-timeout 4m] [-cpuprofile PREFIX]
+//
+// The load: -children processes (this program re-executed in a child mode)
+// hold -sockets TCP and UDP sockets in all, on loopback ephemeral ports:
+// listeners (a third IPv6), connected pairs, bound and connected UDP. An
+// ephemeral port that lands on a registry port is drawn again. Then two
+// phases: "nothing matches", the normal case, and "ghosts present", where
+// -ghosts children also listen on registry ports and connect to themselves.
+// As root these are the registry's own ports (609, 610, 611, 625, 660, 672,
+// 1033, then others); otherwise (or with -ports admin) high ports that a
+// temporary admin's registry file adds, given to everything with
+// --registry-file.
+//
+// In each phase every row runs once untimed, then -runs times round-robin,
+// so that load from elsewhere on the host falls on every row alike; the
+// table shows medians. legacy_ports generate runs in this process on tables
+// built afresh for each run, so its one-second snapshot never serves a run;
+// gopsutil too; ss, scan and query are whole processes, output to /dev/null.
+// Then the real extension runs against a fake osquery core with osquery's
+// argv, gets -calls generate calls of legacy_ports, each on a new Thrift
+// connection as osquery's core makes them, and its VmRSS and VmHWM are read.
+//
+// Exit status: 0 when the measurements were made, whether or not the targets
+// pass (it is a measurement, not a test: the verdicts are printed); 1 when it
+// could not measure (no load, a build failed, the deadline passed). Children
+// end when their stdin closes, when the bench dies (Pdeathsig), and at the
+// deadline; nothing is left running.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table/sockets"
+)
+
+type config struct {
+	runs, children, sockets, ghosts, calls int
+	ports                                  string
+	timeout                                time.Duration
+	cpuprofile                             string
+}
+
+func main() {
+	os.Exit(run()) //nolint:forbidigo // the one exit, in main; the rule's exclusion covers cmd/ only
+}
+
+func run() int {
+	if os.Getenv(childEnv) != "" {
+		return runChild()
+	}
+	var cfg config
+	flag.IntVar(&cfg.runs, "runs", 20, "timed runs of each row in each phase")
+	flag.IntVar(&cfg.children, "children", 200, "processes holding the load")
+	flag.IntVar(&cfg.sockets, "sockets", 5000, "sockets held by the load in all")
+	flag.IntVar(&cfg.ghosts, "ghosts", 10, "children that also listen on registry ports in the second phase")
+	flag.IntVar(&cfg.calls, "calls", 1000, "generate calls sent to the extension before its memory is read")
+	flag.StringVar(&cfg.ports, "ports", "auto", "ghost ports: real (the registry's, needs root), admin (high ports added by an admin's file), auto (real as root)")
+	flag.DurationVar(&cfg.timeout, "timeout", 4*time.Minute, "deadline for the whole bench")
+	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write CPU profiles of generate in each phase to PREFIX-nothing.pprof and PREFIX-ghosts.pprof")
+	flag.Parse()
+	if cfg.runs < 1 || cfg.children < 1 || cfg.sockets < cfg.children || cfg.ghosts < 1 || cfg.ghosts > cfg.children || cfg.calls < 1 {
+		fmt.Fprintln(os.Stderr, "bench: want runs, calls, ghosts >= 1, ghosts <= children <= sockets")
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := bench(ctx, cfg, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Rows of the table, in the order of the probes.
+const (
+	rowGenerate = iota
+	rowSS
+	rowSSP
+	rowGopsutil
+	rowScan
+	rowQuery
+)
+
+// phase is one set of measurements.
+type phase struct {
+	name    string
+	results []result
+}
+
+func bench(ctx context.Context, cfg config, out io.Writer) error {
+	began := time.Now()
+	report := &report{out: out, cfg: cfg, began: began, loadStart: loadAverage()}
+	dir, err := os.MkdirTemp("", "lpbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	base, err := registry.Builtin()
+	if err != nil {
+		return err
+	}
+	mode := cfg.ports
+	if mode == "auto" {
+		mode = "admin"
+		if os.Geteuid() == 0 {
+			mode = "real"
+		}
+	}
+	var adminPath string
+	switch mode {
+	case "real":
+		report.ghosts, err = realGhosts(base, cfg.ghosts)
+	case "admin":
+		report.ghosts, adminPath, err = adminGhosts(base, cfg.ghosts, dir)
+	default:
+		err = fmt.Errorf("-ports %q: want auto, real or admin", cfg.ports)
+	}
+	if err != nil {
+		return err
+	}
+	report.adminPath = adminPath
+	reg, err := registryInForce(adminPath)
+	if err != nil {
+		return err
+	}
+	report.reg = reg
+	ss, err := exec.LookPath("ss")
+	if err != nil {
+		return err
+	}
+
+	progress("building both binaries")
+	bins, err := buildBinaries(ctx, dir)
+	if err != nil {
+		return err
+	}
+	perChild := cfg.sockets / cfg.children
+	progress("starting %d children holding %d sockets each", cfg.children, perChild)
+	sp := newSpawner()
+	l, err := startLoad(ctx, sp, cfg.children, perChild, registryPorts(reg))
+	if err != nil {
+		return err
+	}
+	defer l.stop()
+	report.load = l
+	report.census = takeCensus(ctx)
+
+	regFlag := func(argv ...string) []string {
+		if adminPath != "" {
+			argv = append(argv[:2:2], append([]string{"--registry-file", adminPath}, argv[2:]...)...)
+		}
+		return argv
+	}
+	probes := []probe{
+		rowGenerate: generateProbe(adminPath),
+		rowSS:       commandProbe("ss -tuan", []int{0}, lines, ss, "-tuan"),
+		rowSSP:      commandProbe("ss -tuanp", []int{0}, lines, ss, "-tuanp"),
+		rowGopsutil: gopsutilProbe(reg),
+		rowScan:     commandProbe("legacy-ports scan --format json", []int{0, 1}, jsonRows, regFlag(bins.cli, "scan", "--format", "json")...),
+		rowQuery:    commandProbe(`legacy-ports query "SELECT * FROM legacy_ports"`, []int{0, 1}, lines, regFlag(bins.cli, "query", "SELECT * FROM legacy_ports")...),
+	}
+	report.probes = probes
+
+	progress("phase 1/2, nothing matches: %d runs of %d rows", cfg.runs, len(probes))
+	res, err := measure(ctx, probes, cfg.runs)
+	if err != nil {
+		return err
+	}
+	report.phases = append(report.phases, phase{"nothing matches", res})
+	if err := profile(ctx, cfg.cpuprofile, "nothing", probes[rowGenerate]); err != nil {
+		return err
+	}
+
+	progress("phase 2/2, ghosts present: %d children listen on registry ports", len(report.ghosts))
+	step := len(l.children) / len(report.ghosts)
+	for i, g := range report.ghosts {
+		if err := l.children[i*step].ghost(ctx, g); err != nil {
+			return err
+		}
+	}
+	res, err = measure(ctx, probes, cfg.runs)
+	if err != nil {
+		return err
+	}
+	report.phases = append(report.phases, phase{"ghosts present", res})
+	if err := profile(ctx, cfg.cpuprofile, "ghosts", probes[rowGenerate]); err != nil {
+		return err
+	}
+
+	progress("extension: %d generate calls over Thrift", cfg.calls)
+	report.ext, err = measureExtension(ctx, sp, bins.ext, adminPath, cfg.calls)
+	if err != nil {
+		return fmt.Errorf("extension: %w", err)
+	}
+	report.print()
+	return nil
+}
+
+// profile runs generate for a few seconds under the CPU profiler, on tables
+// built afresh each time as in the measurements, when prefix is set.
+func profile(ctx context.Context, prefix, name string, p probe) error {
+	if prefix == "" {
+		return nil
+	}
+	path := prefix + "-" + name + ".pprof"
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	runs := 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); runs++ {
+		timed, err := p.prepare(ctx)
+		if err != nil {
+			return err
+		}
+		if err := timed(ctx); err != nil {
+			return err
+		}
+	}
+	progress("CPU profile of %d generate runs (%s): %s", runs, name, path)
+	return nil
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+}
+
+// loadAverage is /proc/loadavg's first three fields.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	var a, b5, c string
+	if _, err := fmt.Sscan(string(b), &a, &b5, &c); err != nil {
+		return "unknown"
+	}
+	return a + " " + b5 + " " + c
+}
+
+// census counts what the socket and descriptor walks have to get through.
+type census struct {
+	processes, fds, sockets, namespaces int
+	err                                 error
+}
+
+func takeCensus(ctx context.Context) census {
+	var c census
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return census{err: err}
+	}
+	for _, p := range procs {
+		if p.Name()[0] < '0' || p.Name()[0] > '9' {
+			continue
+		}
+		c.processes++
+		if fds, err := os.ReadDir("/proc/" + p.Name() + "/fd"); err == nil {
+			c.fds += len(fds)
+		}
+	}
+	socks, err := sockets.Default().Sockets(ctx, func(uint16, uint16, uint8) bool { return true })
+	c.sockets = len(socks)
+	ns := map[uint64]bool{}
+	for _, s := range socks {
+		ns[s.NetNS] = true
+	}
+	c.namespaces = len(ns)
+	c.err = err
+	return c
+}
+
+// cpuModel is /proc/cpuinfo's first model name.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
