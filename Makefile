@@ -79,15 +79,14 @@ dist: build-all ## release archives, universal macOS binaries, Fleet files and S
 	$(GO) run ./packaging/release -dist $(DIST) -version $(VERSION) -mtime $(SOURCE_DATE_EPOCH)
 	@cat $(DIST)/SHA256SUMS
 
-dist-check: ## make dist twice, the second time in a copy of the tree with an empty build cache; the sums must match
-	rm -rf $(DIST)
-	$(MAKE) dist
-	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	cp -a . "$$tmp/src"; rm -rf "$$tmp/src/$(DIST)"; \
-	GOCACHE="$$tmp/cache" $(MAKE) -C "$$tmp/src" dist VERSION=$(VERSION); \
-	echo "first:  $$(sha256sum < $(DIST)/SHA256SUMS)"; \
-	echo "second: $$(sha256sum < "$$tmp/src/$(DIST)/SHA256SUMS")"; \
-	diff $(DIST)/SHA256SUMS "$$tmp/src/$(DIST)/SHA256SUMS"; \
+dist-check: ## build dist twice from one snapshot of the tree, in two places, the second with an empty build cache; the SHA256SUMS must match
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; mkdir "$$tmp/a" "$$tmp/b"; \
+	tar --exclude=./$(DIST) -cf - . | tar -xf - -C "$$tmp/a"; cp -a "$$tmp/a/." "$$tmp/b"; \
+	$(MAKE) -C "$$tmp/a" dist VERSION=$(VERSION) COMMIT=$(COMMIT) DIST="$$tmp/dist-a"; \
+	GOCACHE="$$tmp/cache" $(MAKE) -C "$$tmp/b" dist VERSION=$(VERSION) COMMIT=$(COMMIT) DIST="$$tmp/dist-b"; \
+	echo "first:  $$(sha256sum < "$$tmp/dist-a/SHA256SUMS")"; \
+	echo "second: $$(sha256sum < "$$tmp/dist-b/SHA256SUMS")"; \
+	diff "$$tmp/dist-a/SHA256SUMS" "$$tmp/dist-b/SHA256SUMS"; \
 	echo "dist is reproducible"
 
 package: ## .deb and .rpm for amd64 and arm64 in dist/ (nfpm, pinned in tools/nfpm/go.mod)
