@@ -214,7 +214,18 @@ func (h *holder) pair(l net.Listener) error {
 
 // ghost listens on registry ports, as a forgotten daemon would, and
 // connects to its own TCP listener: a listen, an inbound and an outbound row.
-func (h *holder) ghost(tcp, udp int) error {
+// It keeps all of that or, on an error, none of it, so that the bench can
+// try other ports.
+func (h *holder) ghost(tcp, udp int) (err error) {
+	mark := len(h.held)
+	defer func() {
+		if err != nil {
+			for _, c := range h.held[mark:] {
+				_ = c.Close()
+			}
+			h.held = h.held[:mark]
+		}
+	}()
 	if tcp > 0 {
 		l, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp)))
 		if err != nil {

@@ -234,21 +234,21 @@ func jsonRows(out []byte) string {
 }
 
 // stats are the median and the 10th and 90th percentiles (nearest rank).
-type stats struct{ median, p10, p90 time.Duration }
+type stats[T ~int64 | ~float64] struct{ median, p10, p90 T }
 
-func summarize(ds []time.Duration) stats {
-	if len(ds) == 0 {
-		return stats{}
+func summarize[T ~int64 | ~float64](xs []T) stats[T] {
+	if len(xs) == 0 {
+		return stats[T]{}
 	}
-	s := slices.Clone(ds)
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	n := len(s)
 	med := s[n/2]
 	if n%2 == 0 {
 		med = (s[n/2-1] + s[n/2]) / 2
 	}
-	rank := func(p int) time.Duration { return s[max(0, (p*n+99)/100-1)] }
-	return stats{median: med, p10: rank(10), p90: rank(90)}
+	rank := func(p int) T { return s[max(0, (p*n+99)/100-1)] }
+	return stats[T]{median: med, p10: rank(10), p90: rank(90)}
 }
 
 func medianBytes(b []uint64) uint64 {

@@ -25,6 +25,7 @@ type report struct {
 	began     time.Time
 	loadStart string
 	ghosts    []ghostPorts
+	skipped   []string // ghost ports that could not be used, and why
 	adminPath string
 	reg       *registry.Registry
 	load      *load
@@ -60,6 +61,9 @@ func (r *report) print() {
 		gs = append(gs, s)
 	}
 	fmt.Fprintf(w, "ghosts (phase 2): %d children listen on 127.0.0.1 and connect to themselves on %s\n", len(r.ghosts), strings.Join(gs, ", "))
+	for _, s := range r.skipped {
+		fmt.Fprintf(w, "  skipped: %s\n", s)
+	}
 	if r.adminPath != "" {
 		fmt.Fprintf(w, "  these are high ports added by a temporary admin's registry file (%s), passed to every\n  binary with --registry-file and to generate with setup.Options: the registry's own ports need root\n", r.adminPath)
 	} else {
@@ -211,7 +215,18 @@ func (r *report) targets() {
 		if atMost {
 			ok, op = got <= limit, "≤"
 		}
-		line(passFail(ok), what, fmt.Sprintf("%s / %s ms = %.2f (want %s %.2f)", num(ta), num(tb), got, op, limit))
+		detail := fmt.Sprintf("%s / %s ms = %.2f (want %s %.2f)", num(ta), num(tb), got, op, limit)
+		// Runs of one round ran back to back: their ratios show how far
+		// the noise of this host moves the verdict.
+		if len(a.times) == len(b.times) {
+			per := make([]float64, len(a.times))
+			for i := range per {
+				per[i] = float64(a.times[i]) / float64(b.times[i])
+			}
+			s := summarize(per)
+			detail += fmt.Sprintf("; per round %.2f [%.2f–%.2f]", s.median, s.p10, s.p90)
+		}
+		line(passFail(ok), what, detail)
 	}
 	nothing, ghosts := r.phases[0], r.phases[1]
 	ratio(nothing, "nothing matches: generate ≤ ss -tuan", rowGenerate, rowSS, 1, true)
