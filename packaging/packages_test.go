@@ -138,6 +138,7 @@ var wantEntries = map[string]entry{
 	"/usr/bin/legacy-ports":                                   {"-rwxr-xr-x", "root/root"},
 	"/usr/lib/legacy-ports/extensions-load.sh":                {"-rwxr-xr-x", "root/root"},
 	"/usr/share/doc/legacy-ports/INSTALL.md":                  {"-rw-r--r--", "root/root"},
+	"/usr/share/doc/legacy-ports/README.md":                   {"-rw-r--r--", "root/root"},
 	"/usr/share/doc/legacy-ports/examples/legacy_ports.conf":  {"-rw-r--r--", "root/root"},
 	"/usr/share/doc/legacy-ports/examples/legacy_ports.flags": {"-rw-r--r--", "root/root"},
 }

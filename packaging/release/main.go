@@ -68,7 +68,7 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("release", flag.ContinueOnError)
 	dist := fs.String("dist", "dist", "directory holding <os>-<arch>/ builds; assets are written here")
-	src := fs.String("packaging", "packaging", "the packaging directory (scripts, docs, osquery pack)")
+	root := fs.String("root", ".", "the repository: README.md and packaging/ (scripts, docs, osquery pack)")
 	version := fs.String("version", "", "version in the archive names")
 	epoch := fs.Int64("mtime", -1, "modification time of every archive entry, in seconds since 1970 (SOURCE_DATE_EPOCH)")
 	sumsOnly := fs.Bool("sums-only", false, "only rewrite SHA256SUMS")
@@ -81,7 +81,7 @@ func run(args []string) error {
 		}
 		mtime := time.Unix(*epoch, 0).UTC()
 		for _, p := range platforms {
-			if err := archive(*dist, *src, *version, p.os, p.arch, mtime); err != nil {
+			if err := archive(*dist, *root, *version, p.os, p.arch, mtime); err != nil {
 				return err
 			}
 		}
@@ -97,7 +97,8 @@ func run(args []string) error {
 
 // archive writes legacy-ports-<version>-<os>-<arch>.tar.gz (.zip for
 // windows), with every file under a directory of the same name.
-func archive(dist, src, version, goos, arch string, mtime time.Time) error {
+func archive(dist, root, version, goos, arch string, mtime time.Time) error {
+	src := filepath.Join(root, "packaging")
 	bin := filepath.Join(dist, goos+"-"+arch)
 	exe := ""
 	if goos == "windows" {
@@ -106,6 +107,7 @@ func archive(dist, src, version, goos, arch string, mtime time.Time) error {
 	members := []member{
 		{filepath.Join(bin, "legacy_ports.ext"+exe), "legacy_ports.ext" + exe, 0o755},
 		{filepath.Join(bin, "legacy-ports"+exe), "legacy-ports" + exe, 0o755},
+		{filepath.Join(root, "README.md"), "README.md", 0o644},
 		{filepath.Join(src, "osquery", "legacy_ports.conf"), "osquery/legacy_ports.conf", 0o644},
 		{filepath.Join(src, "osquery", "legacy_ports.flags"), "osquery/legacy_ports.flags", 0o644},
 	}

@@ -65,7 +65,7 @@ func fakeDist(t *testing.T) string {
 
 func release(t *testing.T, args ...string) {
 	t.Helper()
-	if err := run(append([]string{"-packaging", ".."}, args...)); err != nil {
+	if err := run(append([]string{"-root", "../.."}, args...)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -192,6 +192,7 @@ func TestTarball(t *testing.T) {
 				top + "uninstall.sh":               {0o755, read(t, "../unix/uninstall.sh")},
 				top + "extensions-load.sh":         {0o755, read(t, "../scripts/extensions-load.sh")},
 				top + "INSTALL.md":                 {0o644, read(t, doc)},
+				top + "README.md":                  {0o644, read(t, "../../README.md")},
 				top + "osquery/legacy_ports.conf":  {0o644, read(t, "../osquery/legacy_ports.conf")},
 				top + "osquery/legacy_ports.flags": {0o644, read(t, "../osquery/legacy_ports.flags")},
 			}
@@ -228,6 +229,7 @@ func TestZip(t *testing.T) {
 	top := "legacy-ports-1.2.3-windows-amd64/"
 	want := map[string]os.FileMode{
 		top + "INSTALL.md":                 0o644,
+		top + "README.md":                  0o644,
 		top + "install.ps1":                0o644,
 		top + "legacy-ports.exe":           0o755,
 		top + "legacy_ports.ext.exe":       0o755,
@@ -293,7 +295,7 @@ func TestMissingBuild(t *testing.T) {
 	if err := os.Remove(filepath.Join(dist, "windows-arm64", "legacy-ports.exe")); err != nil {
 		t.Fatal(err)
 	}
-	err := run([]string{"-packaging", "..", "-dist", dist, "-version", "1.2.3", "-mtime", "0"})
+	err := run([]string{"-root", "../..", "-dist", dist, "-version", "1.2.3", "-mtime", "0"})
 	if err == nil || !strings.Contains(err.Error(), "legacy-ports.exe") {
 		t.Errorf("a missing binary gave %v, want an error naming it", err)
 	}
