@@ -26,6 +26,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,9 +60,10 @@ type member struct {
 }
 
 func main() {
+	log.SetFlags(0)
+	log.SetPrefix("release: ")
 	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, "release:", err)
-		os.Exit(1)
+		log.Fatal(err)
 	}
 }
 

@@ -9,11 +9,13 @@ import (
 	"debug/macho"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +74,7 @@ func release(t *testing.T, args ...string) {
 
 func releaseAll(t *testing.T, dist string) {
 	t.Helper()
-	release(t, "-dist", dist, "-version", "1.2.3", "-mtime", fmt.Sprint(epoch))
+	release(t, "-dist", dist, "-version", "1.2.3", "-mtime", strconv.Itoa(epoch))
 }
 
 func read(t *testing.T, path string) []byte {
@@ -154,7 +156,7 @@ func readTarGz(t *testing.T, path string) []archived {
 	tr := tar.NewReader(gz)
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {
