@@ -680,6 +680,7 @@ func fleetList(path string, n *yaml.Node, depth int) ([]query, error) {
 
 // fleetItem reads {name, query}, or {path}: a file that is itself a list.
 func fleetItem(path string, n *yaml.Node, depth int) ([]query, error) {
+	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("%s:%d: want a mapping with name and query", path, n.Line)
 	}
@@ -711,10 +712,18 @@ func yamlKey(m *yaml.Node, key string) *yaml.Node {
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		if m.Content[i].Value == key {
-			return m.Content[i+1]
+			return deref(m.Content[i+1])
 		}
 	}
 	return nil
+}
+
+// deref follows a YAML alias (*name) to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
 }
 
 // crlfWriter writes "\r\n" for "\n" once raw is set: a terminal in raw mode

@@ -199,11 +199,13 @@ SELECT version FROM legacy_ports_info;
 - name: no ghosts
   query: SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM legacy_ports WHERE verdict = 'ghost');
   platform: linux
-- name: multi-line
+- &multi
+  name: multi-line
   query: |
     SELECT port
     FROM legacy_ports
     WHERE direction = 'outbound';
+- *multi
 `,
 	"teams/team.yml": `name: Workstations
 policies:
@@ -256,8 +258,8 @@ func TestQueryFiles(t *testing.T) {
 				p("pack.conf") + ":7: aa_second: not run: needs osquery (no such table listening_ports here)"}},
 		{"osquery.conf", "line", []string{"info", "decorators.load 1", "decorators.interval.3600 1", "inline/q", "external/zz_first"},
 			[]string{"version = 9.9.9", "d = x", "e = y", "f = 5"}, []string{"external/discovery 1: not run", "external/aa_second: not run"}},
-		{"policies.yml", "table", []string{"no ghosts", "multi-line"}, []string{"port\n----\n5190\n"}, nil},
-		{"teams/team.yml", "table", []string{"no ghosts", "multi-line", "inventory"}, []string{"n\n-\n3\n"},
+		{"policies.yml", "table", []string{"no ghosts", "multi-line", "multi-line"}, []string{"port\n----\n5190\n"}, nil},
+		{"teams/team.yml", "table", []string{"no ghosts", "multi-line", "multi-line", "inventory"}, []string{"n\n-\n3\n"},
 			[]string{p("teams/team.yml") + ":5: loaded: not run: needs osquery"}},
 		{"apply.yml", "table", []string{"pol", "qry"}, []string{"service\n-------\ntelnet\n"}, nil},
 	}
@@ -565,4 +567,22 @@ func TestShippedFilesFound(t *testing.T) {
 	if want := filepath.Join(broken, "README.md") + ":4: no such column: colour"; len(problems) != 1 || !strings.Contains(problems[0], want) {
 		t.Errorf("problems %q, want one naming %s", problems, want)
 	}
+}
+
+// FuzzQueryFiles feeds any text to the readers of --file: they may reject
+// it, never panic.
+func FuzzQueryFiles(f *testing.F) {
+	for _, text := range queryFiles {
+		f.Add(text)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		// path: and packs may name any file; device files never end.
+		if strings.Contains(text, "/dev") || strings.Contains(text, "/proc") || strings.Contains(text, "/sys") {
+			t.Skip()
+		}
+		path := filepath.Join(t.TempDir(), "f")
+		_ = sqlQueries(path+".sql", []byte(text))
+		_, _ = packQueries(path+".conf", []byte(text))
+		_, _ = fleetQueries(path+".yml", []byte(text), 0)
+	})
 }
