@@ -94,28 +94,30 @@ func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
 }
 
 // classify finds the registry port a socket touches and in which direction.
-// A connected TCP socket whose local registry port has no listener is a
-// client that drew that number as its ephemeral port: it touches the
-// registry only by chance, and only its remote port counts.
+// A connected TCP socket is the server's side when a listener holds its
+// local port, and then only that port counts: the remote port is the
+// client's ephemeral one. Otherwise it is a client, which may have drawn a
+// registry number as its own ephemeral port by chance: only the remote port
+// counts.
 func classify(s *sockets.Socket, reg *registry.Registry, listeners map[listenerKey]bool) (match, bool) {
 	local, remote := s.Local.Port(), s.Remote.Port()
-	unconnected := s.State == "LISTEN" || (s.Protocol == registry.UDP && remote == 0)
+	lookup := func(port uint16, direction string) (match, bool) {
+		if e, ok := reg.Lookup(port, s.Protocol); ok {
+			return match{s, port, direction, e}, true
+		}
+		return match{}, false
+	}
 	switch {
-	case unconnected:
-		if e, ok := reg.Lookup(local, s.Protocol); ok {
-			return match{s, local, registry.Listen, e}, true
-		}
-	case s.Protocol == registry.UDP || listeners[listenerKey{s.NetNS, local}]:
-		if e, ok := reg.Lookup(local, s.Protocol); ok {
-			return match{s, local, registry.Inbound, e}, true
-		}
-	}
-	if !unconnected {
-		if e, ok := reg.Lookup(remote, s.Protocol); ok {
-			return match{s, remote, registry.Outbound, e}, true
+	case s.State == "LISTEN" || (s.Protocol == registry.UDP && remote == 0):
+		return lookup(local, registry.Listen)
+	case s.Protocol == registry.TCP && listeners[listenerKey{s.NetNS, local}]:
+		return lookup(local, registry.Inbound)
+	case s.Protocol == registry.UDP:
+		if m, ok := lookup(local, registry.Inbound); ok {
+			return m, true
 		}
 	}
-	return match{}, false
+	return lookup(remote, registry.Outbound)
 }
 
 func (f portsFilter) allowsSocket(m match) bool {

@@ -28,8 +28,8 @@ type snapshot struct {
 	ownersTaken time.Time
 }
 
-// listenerKey identifies a TCP listener, to tell an accepted connection on a
-// registry port from a client whose ephemeral port happens to be one.
+// listenerKey identifies a TCP listener, to tell the server's side of a
+// connection from the client's.
 type listenerKey struct {
 	netns uint64
 	port  uint16
@@ -66,8 +66,11 @@ func (s *snapshot) sockets(ctx context.Context, reg *registry.Registry) (view, e
 	}
 	defer s.release()
 	if s.reg != reg || !s.fresh(s.taken) {
+		// Every TCP listener is kept, registry port or not (a listener's
+		// remote port is 0): classify needs them to tell the server's side
+		// of a connection from a client's.
 		socks, err := s.src.Sockets(ctx, func(local, remote uint16, proto uint8) bool {
-			return reg.Has(local, proto) || reg.Has(remote, proto)
+			return reg.Has(local, proto) || reg.Has(remote, proto) || (proto == registry.TCP && remote == 0)
 		})
 		if ctx.Err() != nil {
 			return view{}, ctx.Err()

@@ -105,6 +105,9 @@ func fakeHost() *sockettest.Static {
 			{Family: 10, Protocol: 6, Local: ap("[::]:23"), Remote: ap("[::]:0"), State: "LISTEN", Inode: 106, UID: 0, NetNS: hostNS},
 			// not a registry port at all
 			{Family: 2, Protocol: 6, Local: ap("0.0.0.0:8080"), Remote: ap("0.0.0.0:0"), State: "LISTEN", Inode: 108, UID: 0, NetNS: hostNS},
+			// the server's side of a connection to 8080 from a client whose
+			// ephemeral port happens to be 5190: not an outbound ghost
+			{Family: 2, Protocol: 6, Local: ap("10.0.0.5:8080"), Remote: ap("10.0.0.9:5190"), State: "ESTABLISHED", Inode: 110, UID: 0, NetNS: hostNS},
 			// a ghost inside a container's namespace
 			{Family: 2, Protocol: 6, Local: ap("0.0.0.0:611"), Remote: ap("0.0.0.0:0"), State: "LISTEN", Inode: 107, UID: 0, NetNS: containerNS},
 		},
@@ -116,6 +119,7 @@ func fakeHost() *sockettest.Static {
 			105: {{PID: 31, FD: 4}},
 			107: {{PID: 40, FD: 6}},
 			108: {{PID: 50, FD: 3}},
+			110: {{PID: 50, FD: 9}},
 		},
 		Procs: map[int32]sockets.Process{
 			10: {Name: "ghostd", Path: "/usr/sbin/ghostd", Cmdline: "/usr/sbin/ghostd -f", UID: 0, Username: "root"},
@@ -228,7 +232,7 @@ func TestLegacyPortsCases(t *testing.T) {
 		t.Errorf("rows:\n got %v\nwant %v", got, want)
 	}
 	for _, r := range rows {
-		if r[ColSocket] == "105" || r[ColSocket] == "108" {
+		if r[ColSocket] == "105" || r[ColSocket] == "108" || r[ColSocket] == "110" {
 			t.Errorf("socket %s should not be reported: %v", r[ColSocket], r)
 		}
 		if r[ColSocket] == "106" && (r[ColUID] != "0" || r[ColProcessName] != "") {
