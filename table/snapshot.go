@@ -112,6 +112,8 @@ func (s *snapshot) ownersOf(ctx context.Context, inodes map[uint64]struct{}, pid
 			all[s.socks[i].Inode] = struct{}{}
 		}
 	}
+	// The caller's inodes may come from a snapshot that a concurrent call
+	// has since replaced: look for them too.
 	for ino := range inodes {
 		all[ino] = struct{}{}
 	}
