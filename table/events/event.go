@@ -43,6 +43,7 @@ type Event struct {
 	Remote   netip.AddrPort
 	NetNS    uint64 // network namespace inode; 0 when unknown
 	CgroupID uint64 // cgroup v2 id; 0 when unknown
+	Cgroup   string // cgroup v2 path, resolved by the capture; "" when unknown
 	Source   string // SourceEBPF or SourcePoll
 }
 
