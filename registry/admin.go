@@ -44,7 +44,7 @@ func ParseAdmin(path string, data []byte) (*Admin, error) {
 	}
 	l := &errList{file: path}
 	a := &Admin{Path: path}
-	for k, v := range pairs(root) {
+	for k, v := range pairs(l, root) {
 		switch k.Value {
 		case "entries":
 			a.Entries = parseEntries(l, v, path)
@@ -141,7 +141,7 @@ func parseOverride(l *errList, n *yaml.Node) (Override, bool) {
 	before := len(l.errs)
 	var s selector
 	o := Override{Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case slices.Contains(overridable, k.Value):
@@ -167,7 +167,7 @@ func parseDisable(l *errList, n *yaml.Node) (Disable, bool) {
 	before := len(l.errs)
 	var s selector
 	d := Disable{Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case k.Value == "comment":
@@ -190,7 +190,7 @@ func parseAllow(l *errList, n *yaml.Node) (AllowRule, bool) {
 	before := len(l.errs)
 	var s selector
 	a := AllowRule{File: l.file, Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case k.Value == "process":
