@@ -312,15 +312,23 @@ func FuzzAdminFile(f *testing.F) {
 			checkLocated(t, err, name)
 			return
 		}
-		pairs := 0
+		visited, last := 0, -1
 		r.Each(func(port uint16, proto uint8, e *Entry) {
-			pairs++
+			visited++
+			at := int(port)<<8 | int(proto)
+			if at <= last {
+				t.Fatalf("Each visits %d/%s out of order (port order, tcp before udp)", port, TransportName(proto))
+			}
+			last = at
+			if got, _ := r.Lookup(port, proto); got != e {
+				t.Fatalf("%d/%s: Each gives %s, Lookup %v", port, TransportName(proto), e.Service, got)
+			}
 			if port < e.PortLow || port > e.PortHigh || !e.HasTransport(proto) {
 				t.Fatalf("%d/%s resolves to %s %v, which does not cover it", port, TransportName(proto), e.Ports(), e.Transports)
 			}
 		})
-		if pairs != r.Pairs() {
-			t.Fatalf("Each visits %d pairs, Pairs says %d", pairs, r.Pairs())
+		if visited != r.Pairs() {
+			t.Fatalf("Each visits %d pairs, Pairs says %d", visited, r.Pairs())
 		}
 		for _, rule := range a.Allow {
 			e, ok := r.Lookup(rule.PortLow, rule.Transports[0])

@@ -225,11 +225,21 @@ func (r *Registry) Pairs() int { return len(r.tcp.owner) + len(r.udp.owner) }
 func (r *Registry) Date() string { return r.date }
 
 // Each calls fn for every (port, transport) in port order, TCP before UDP.
+// It walks the set bits, so its cost is that of the pairs, not of the ports.
 func (r *Registry) Each(fn func(port uint16, proto uint8, e *Entry)) {
-	for p := range 65536 {
-		for _, proto := range []uint8{TCP, UDP} {
-			if e, ok := r.Lookup(uint16(p), proto); ok {
-				fn(uint16(p), proto, e)
+	var tcp, udp int // next slot of each transport
+	for w := range r.tcp.set {
+		t, u := r.tcp.set[w], r.udp.set[w]
+		for either := t | u; either != 0; either &= either - 1 {
+			i := bits.TrailingZeros64(either)
+			p, bit := uint16(w<<6+i), uint64(1)<<i
+			if t&bit != 0 {
+				fn(p, TCP, r.entries[r.tcp.owner[tcp]])
+				tcp++
+			}
+			if u&bit != 0 {
+				fn(p, UDP, r.entries[r.udp.owner[udp]])
+				udp++
 			}
 		}
 	}
