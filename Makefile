@@ -38,6 +38,9 @@ build-all: ## cross-compile both binaries for linux, darwin, windows on amd64 an
 test: ## run every test (unit, live on this host, end to end against a fake osquery core)
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 15m ./...
 
+generate: ## regenerate the committed generated files (registry/builtin_gen.go from registry/data/*.yml)
+	$(GO) generate ./...
+
 vet: ## go vet for every shipped GOOS
 	@set -e; for os in linux darwin windows; do echo "vet $$os"; GOOS=$$os $(GO) vet ./...; done
 
@@ -60,7 +63,7 @@ spec: ## print the osquery table specs as JSON
 clean: ## remove build output
 	rm -rf $(DIST)
 
-.PHONY: help build run build-all test vet fmt-check tidy-check lint spec clean bench
+.PHONY: help build run build-all test generate vet fmt-check tidy-check lint spec clean bench
 
 BENCHFLAGS ?= -runs 20
 

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -43,7 +44,7 @@ func ParseAdmin(path string, data []byte) (*Admin, error) {
 	}
 	l := &errList{file: path}
 	a := &Admin{Path: path}
-	for k, v := range pairs(root) {
+	for k, v := range pairs(l, root) {
 		switch k.Value {
 		case "entries":
 			a.Entries = parseEntries(l, v, path)
@@ -140,7 +141,7 @@ func parseOverride(l *errList, n *yaml.Node) (Override, bool) {
 	before := len(l.errs)
 	var s selector
 	o := Override{Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case slices.Contains(overridable, k.Value):
@@ -166,7 +167,7 @@ func parseDisable(l *errList, n *yaml.Node) (Disable, bool) {
 	before := len(l.errs)
 	var s selector
 	d := Disable{Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case k.Value == "comment":
@@ -189,7 +190,7 @@ func parseAllow(l *errList, n *yaml.Node) (AllowRule, bool) {
 	before := len(l.errs)
 	var s selector
 	a := AllowRule{File: l.file, Line: n.Line}
-	for k, v := range pairs(n) {
+	for k, v := range pairs(l, n) {
 		switch {
 		case s.read(l, k, v):
 		case k.Value == "process":
@@ -221,10 +222,8 @@ func parseAllow(l *errList, n *yaml.Node) (AllowRule, bool) {
 // does not have, or an added entry claims one it does.
 func (a *Admin) Apply(base *Registry) (*Registry, error) {
 	l := &errList{file: a.Path}
-	index := make(map[key]*Entry, len(base.index))
-	for k, e := range base.index {
-		index[k] = e
-	}
+	baseIndex := base.index()
+	index := maps.Clone(baseIndex)
 	each := func(lo, hi uint16, transports []uint8, fn func(key)) {
 		for p := int(lo); p <= int(hi); p++ {
 			for _, t := range transports {
@@ -238,7 +237,7 @@ func (a *Admin) Apply(base *Registry) (*Registry, error) {
 	for _, o := range a.Overrides {
 		copies := map[*Entry]*Entry{}
 		each(o.PortLow, o.PortHigh, o.Transports, func(k key) {
-			e, ok := base.index[k]
+			e, ok := baseIndex[k]
 			if !ok {
 				return
 			}
@@ -257,7 +256,7 @@ func (a *Admin) Apply(base *Registry) (*Registry, error) {
 	}
 	for _, e := range a.Entries {
 		each(e.PortLow, e.PortHigh, e.Transports, func(k key) {
-			if prev, ok := base.index[k]; ok {
+			if prev, ok := baseIndex[k]; ok {
 				l.add(e.Line, "entries: %d/%s is already in the built-in registry as %s (use override to change it)", k.port, TransportName(k.proto), prev.Service)
 				return
 			}

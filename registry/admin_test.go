@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,7 +40,7 @@ entries:
     references: ["X11"]
 `
 
-func base(t *testing.T) *Registry {
+func base(t testing.TB) *Registry {
 	t.Helper()
 	f, err := Parse("base.yml", []byte(baseYAML))
 	if err != nil {
@@ -142,6 +143,11 @@ func TestAdminErrors(t *testing.T) {
 		{name: "override of unknown field", yaml: "override:\n  - port: 611\n    colour: red\n", want: []string{"f.yml:3:", "colour"}},
 		{name: "override with a bad value", yaml: "override:\n  - port: 611\n    confidence: sure\n", want: []string{"f.yml:3:", "sure"}},
 		{name: "entry missing fields", yaml: "entries:\n  - port: 7777\n    service: acme\n", want: []string{"f.yml:2:", "missing key description"}},
+		{name: "key given twice", yaml: "allow:\n  - port: 611\n    port: 612\n    process: ghostd\n    comment: x\n", want: []string{"f.yml:3:", `key "port" given twice`}},
+		{name: "section given twice", yaml: "allow: []\ndisable: []\nallow: []\n", want: []string{"f.yml:3:", `key "allow" given twice`}},
+		{name: "second document", yaml: "allow: []\n---\ndisable:\n  - port: 611\n    comment: x\n", want: []string{"f.yml:2:", "second YAML document"}},
+		{name: "syntax error in a second document", yaml: "allow: []\n---\ndisable: [\n", want: []string{"f.yml", "line 3"}},
+		{name: "comments only", yaml: "# nothing yet\n", want: []string{"f.yml: file is empty"}},
 		{name: "override of a port not in the registry", yaml: "override:\n  - port: 612\n    confidence: high\n", want: []string{"f.yml:2:", "612 is not in the built-in registry"}, applyOnly: true},
 		{name: "added entry on a built-in port", yaml: `entries:
   - port: 23
@@ -284,5 +290,72 @@ func TestJudge(t *testing.T) {
 				t.Error("no reason given")
 			}
 		})
+	}
+}
+
+// FuzzAdminFile feeds any bytes to the admin's file parser and applies what
+// parses to a small registry. The file may be rejected, never with a panic,
+// and always with errors that name it; what is accepted must give a
+// consistent registry in which every allow rule allows.
+// The seeds are under testdata/fuzz/FuzzAdminFile.
+func FuzzAdminFile(f *testing.F) {
+	reg := base(f)
+	const name = "/etc/osquery/legacy_ports.yml"
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a, err := ParseAdmin(name, data)
+		if err != nil {
+			checkLocated(t, err, name)
+			return
+		}
+		r, err := a.Apply(reg)
+		if err != nil {
+			checkLocated(t, err, name)
+			return
+		}
+		visited, last := 0, -1
+		r.Each(func(port uint16, proto uint8, e *Entry) {
+			visited++
+			at := int(port)<<8 | int(proto)
+			if at <= last {
+				t.Fatalf("Each visits %d/%s out of order (port order, tcp before udp)", port, TransportName(proto))
+			}
+			last = at
+			if got, _ := r.Lookup(port, proto); got != e {
+				t.Fatalf("%d/%s: Each gives %s, Lookup %v", port, TransportName(proto), e.Service, got)
+			}
+			if port < e.PortLow || port > e.PortHigh || !e.HasTransport(proto) {
+				t.Fatalf("%d/%s resolves to %s %v, which does not cover it", port, TransportName(proto), e.Ports(), e.Transports)
+			}
+		})
+		if visited != r.Pairs() {
+			t.Fatalf("Each visits %d pairs, Pairs says %d", visited, r.Pairs())
+		}
+		for _, rule := range a.Allow {
+			e, ok := r.Lookup(rule.PortLow, rule.Transports[0])
+			if !ok {
+				continue
+			}
+			o := Observation{Port: rule.PortLow, Proto: rule.Transports[0], Direction: Listen,
+				ProcessName: rule.Process, ProcessPath: rule.Process, Username: rule.User}
+			if v, reason := r.Judge(e, o); v != Allowed {
+				t.Fatalf("the allow rule at line %d does not allow its own process: %s (%s)", rule.Line, v, reason)
+			}
+		}
+	})
+}
+
+// checkLocated fails unless every error joined in err is an *Error for file.
+func checkLocated(t *testing.T, err error, file string) {
+	t.Helper()
+	errs := []error{err}
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		errs = joined.Unwrap()
+	}
+	for _, e := range errs {
+		var located *Error
+		if !errors.As(e, &located) || located.File != file || located.Msg == "" {
+			t.Fatalf("error %q does not name %s", e, file)
+		}
 	}
 }

@@ -1,8 +1,10 @@
 package registry
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -52,18 +54,31 @@ var (
 // yamlRoot decodes data and returns its top-level mapping, or an error that
 // names the file and line.
 func yamlRoot(name string, data []byte) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc, next yaml.Node
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, &Error{File: name, Msg: "file is empty"}
+	}
+	// A reader of YAML takes the first document and drops the rest without
+	// a word; what the admin wrote after a "---" must not vanish so.
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, &Error{File: name, Line: next.Line, Msg: "a second YAML document starts here; the file must hold one"}
+	case !errors.Is(err, io.EOF):
+		return nil, yamlError(name, err)
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{File: name, Line: root.Line, Msg: "expected a mapping with top-level keys"}
 	}
 	return root, nil
+}
+
+func yamlError(name string, err error) error {
+	return &Error{File: name, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}
 }
 
 // Parse reads one built-in data file. Nothing of a file with errors is used:
@@ -75,7 +90,7 @@ func Parse(name string, data []byte) (*DataFile, error) {
 	}
 	l := &errList{file: name}
 	f := &DataFile{Name: name}
-	for k, v := range pairs(root) {
+	for k, v := range pairs(l, root) {
 		switch k.Value {
 		case "updated":
 			if !isoDate.MatchString(v.Value) {
@@ -97,11 +112,20 @@ func Parse(name string, data []byte) (*DataFile, error) {
 	return f, nil
 }
 
-// pairs iterates over the key and value nodes of a mapping.
-func pairs(m *yaml.Node) func(func(k, v *yaml.Node) bool) {
+// pairs iterates over the key and value nodes of a mapping. A key given
+// twice is reported and its later values skipped: a YAML reader keeps one of
+// them without a word.
+func pairs(l *errList, m *yaml.Node) func(func(k, v *yaml.Node) bool) {
 	return func(yield func(k, v *yaml.Node) bool) {
+		seen := map[string]bool{}
 		for i := 0; i+1 < len(m.Content); i += 2 {
-			if !yield(m.Content[i], m.Content[i+1]) {
+			k := m.Content[i]
+			if seen[k.Value] {
+				l.add(k.Line, "key %q given twice", k.Value)
+				continue
+			}
+			seen[k.Value] = true
+			if !yield(k, m.Content[i+1]) {
 				return
 			}
 		}
@@ -131,10 +155,7 @@ func parseEntry(l *errList, n *yaml.Node, source string) *Entry {
 	}
 	e := &Entry{File: l.file, Line: n.Line, Source: source}
 	seen := map[string]bool{}
-	for k, v := range pairs(n) {
-		if seen[k.Value] {
-			l.add(k.Line, "key %q given twice", k.Value)
-		}
+	for k, v := range pairs(l, n) {
 		seen[k.Value] = true
 		setField(l, e, k, v)
 	}

@@ -5,6 +5,7 @@ package registry
 
 import (
 	"cmp"
+	"math/bits"
 	"slices"
 	"strconv"
 )
@@ -105,12 +106,26 @@ type portSet [65536 / 64]uint64
 func (s *portSet) add(p uint16)      { s[p>>6] |= 1 << (p & 63) }
 func (s *portSet) has(p uint16) bool { return s[p>>6]&(1<<(p&63)) != 0 }
 
+// portIndex finds the entry on a port of one transport without a Go map, so
+// that the built-in registry is static data (builtin_gen.go) that costs
+// nothing at start, and a lookup costs two array reads and a popcount.
+type portIndex struct {
+	set   portSet
+	rank  [len(portSet{})]uint16 // how many ports are set in the words before each word of set
+	owner []uint32               // for each set port, in port order, its entry's position in Registry.entries
+}
+
+// slot is the position of p among the set ports; p must be set.
+func (x *portIndex) slot(p uint16) int {
+	w := p >> 6
+	return int(x.rank[w]) + bits.OnesCount64(x.set[w]&(1<<(p&63)-1))
+}
+
 // Registry is an immutable, validated set of entries.
 type Registry struct {
 	entries []*Entry
-	index   map[key]*Entry
-	tcp     portSet
-	udp     portSet
+	tcp     portIndex
+	udp     portIndex
 	date    string
 	allow   []AllowRule
 }
@@ -133,10 +148,10 @@ func New(date string, entries []*Entry) *Registry {
 // fromIndex builds a registry from its (port, transport) index; the entry
 // list is every entry that still owns at least one pair.
 func fromIndex(date string, index map[key]*Entry) *Registry {
-	r := &Registry{index: index, date: date}
+	r := &Registry{date: date}
 	seen := map[*Entry]bool{}
 	for k, e := range index {
-		r.set(k.proto).add(k.port)
+		r.ports(k.proto).set.add(k.port)
 		if !seen[e] {
 			seen[e] = true
 			r.entries = append(r.entries, e)
@@ -146,10 +161,33 @@ func fromIndex(date string, index map[key]*Entry) *Registry {
 		return cmp.Or(cmp.Compare(a.PortLow, b.PortLow), cmp.Compare(a.Service, b.Service),
 			cmp.Compare(a.Transports[0], b.Transports[0]))
 	})
+	position := make(map[*Entry]uint32, len(r.entries))
+	for i, e := range r.entries {
+		position[e] = uint32(i)
+	}
+	for _, proto := range []uint8{TCP, UDP} {
+		x := r.ports(proto)
+		x.owner = make([]uint32, 0, len(index))
+		for w, word := range x.set {
+			x.rank[w] = uint16(len(x.owner))
+			for ; word != 0; word &= word - 1 {
+				p := uint16(w<<6 + bits.TrailingZeros64(word))
+				x.owner = append(x.owner, position[index[key{p, proto}]])
+			}
+		}
+		x.owner = slices.Clip(x.owner)
+	}
 	return r
 }
 
-func (r *Registry) set(proto uint8) *portSet {
+// index is the registry as a map from (port, transport) to entry.
+func (r *Registry) index() map[key]*Entry {
+	index := make(map[key]*Entry, r.Pairs())
+	r.Each(func(port uint16, proto uint8, e *Entry) { index[key{port, proto}] = e })
+	return index
+}
+
+func (r *Registry) ports(proto uint8) *portIndex {
 	if proto == UDP {
 		return &r.udp
 	}
@@ -162,7 +200,7 @@ func (r *Registry) Has(port uint16, proto uint8) bool {
 	if proto != TCP && proto != UDP {
 		return false
 	}
-	return r.set(proto).has(port)
+	return r.ports(proto).set.has(port)
 }
 
 // Lookup returns the entry registered for (port, proto).
@@ -170,8 +208,8 @@ func (r *Registry) Lookup(port uint16, proto uint8) (*Entry, bool) {
 	if !r.Has(port, proto) {
 		return nil, false
 	}
-	e, ok := r.index[key{port, proto}]
-	return e, ok
+	x := r.ports(proto)
+	return r.entries[x.owner[x.slot(port)]], true
 }
 
 // Entries returns the entries sorted by port; callers must not modify them.
@@ -181,17 +219,27 @@ func (r *Registry) Entries() []*Entry { return r.entries }
 func (r *Registry) Len() int { return len(r.entries) }
 
 // Pairs is the number of distinct (port, transport) pairs covered.
-func (r *Registry) Pairs() int { return len(r.index) }
+func (r *Registry) Pairs() int { return len(r.tcp.owner) + len(r.udp.owner) }
 
 // Date is the date of the newest data file that built the registry.
 func (r *Registry) Date() string { return r.date }
 
 // Each calls fn for every (port, transport) in port order, TCP before UDP.
+// It walks the set bits, so its cost is that of the pairs, not of the ports.
 func (r *Registry) Each(fn func(port uint16, proto uint8, e *Entry)) {
-	for p := range 65536 {
-		for _, proto := range []uint8{TCP, UDP} {
-			if r.set(proto).has(uint16(p)) {
-				fn(uint16(p), proto, r.index[key{uint16(p), proto}])
+	var tcp, udp int // next slot of each transport
+	for w := range r.tcp.set {
+		t, u := r.tcp.set[w], r.udp.set[w]
+		for either := t | u; either != 0; either &= either - 1 {
+			i := bits.TrailingZeros64(either)
+			p, bit := uint16(w<<6+i), uint64(1)<<i
+			if t&bit != 0 {
+				fn(p, TCP, r.entries[r.tcp.owner[tcp]])
+				tcp++
+			}
+			if u&bit != 0 {
+				fn(p, UDP, r.entries[r.udp.owner[udp]])
+				udp++
 			}
 		}
 	}
