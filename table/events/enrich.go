@@ -46,8 +46,10 @@ type cachedProcess struct {
 	at time.Time
 }
 
-// sweepAt is the cache size at which expired entries are swept.
-const sweepAt = 4096
+// sweepAt is the cache size at which expired entries are swept; when none
+// has expired the cache is emptied, so that a storm of new processes (each
+// with up to MaxCmdline of command line) cannot grow it further.
+const sweepAt = 512
 
 // NewEnricher describes processes through src. now and lookupUser may be
 // nil for the clock and the system's user database.
@@ -102,6 +104,9 @@ func (e *Enricher) process(ctx context.Context, pid int32, comm string) sockets.
 			if now.Sub(v.at) >= ProcessTTL {
 				delete(e.procs, k)
 			}
+		}
+		if len(e.procs) >= sweepAt {
+			clear(e.procs)
 		}
 	}
 	e.procs[id] = cachedProcess{p, now}

@@ -117,4 +117,10 @@ func TestEnricherSweepsExpiredEntries(t *testing.T) {
 	if n := len(e.procs); n != 1 {
 		t.Errorf("%d cache entries after the sweep, want 1", n)
 	}
+	for pid := range int32(sweepAt) { // none expires: the cache starts over
+		e.Describe(t.Context(), ev(0, Connect, 2<<20+pid, "10.0.0.1:1", "10.0.0.2:609"))
+	}
+	if n := len(e.procs); n != 1 {
+		t.Errorf("%d cache entries after a storm of new processes, want 1", n)
+	}
 }

@@ -259,10 +259,14 @@ func (m *Manager) record(ctx context.Context, ev Event) {
 	if !ok {
 		return
 	}
-	row := m.store.Add(ev, m.enrich.Describe(ctx, ev), port, dir)
+	eid := m.store.Add(ev, m.enrich.Describe(ctx, ev), port, dir)
 	m.subMu.RLock()
 	defer m.subMu.RUnlock()
 	if len(m.subs) == 0 {
+		return
+	}
+	row, ok := m.store.Row(eid)
+	if !ok {
 		return
 	}
 	rows := Judge([]Row{row}, reg, nil)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -25,8 +26,12 @@ const (
 	FoldWindow = time.Second
 	// MaxCmdline caps the command line kept per process: a store full of
 	// distinct processes with 100 KB Java classpaths would otherwise hold
-	// gigabytes.
-	MaxCmdline = 4096
+	// gigabytes. Once the process text held passes TextBudget, new command
+	// lines keep only TightCmdline bytes, which bounds the store's memory
+	// whatever the processes (see BenchmarkMillionEvents).
+	MaxCmdline   = 4096
+	TightCmdline = 256
+	TextBudget   = 8 << 20
 )
 
 // StoreConfig configures a Store; zero fields take the defaults.
@@ -150,8 +155,8 @@ func NewStore(c StoreConfig) *Store {
 // registry port it touches and its direction. An identical event (same pid,
 // action, protocol, addresses, network namespace and source) within
 // FoldWindow of a row's first event is counted in that row. Add returns the
-// row as it now stands, not yet judged.
-func (s *Store) Add(ev Event, p sockets.Process, port uint16, direction string) Row {
+// row's eid.
+func (s *Store) Add(ev Event, p sockets.Process, port uint16, direction string) uint64 {
 	ns := ev.Time.UnixNano()
 	key := foldKey{pid: ev.PID, action: code(actionCodes, ev.Action), proto: ev.Protocol,
 		source: code(sourceCodes, ev.Source), netns: ev.NetNS, local: ev.Local, remote: ev.Remote}
@@ -165,7 +170,7 @@ func (s *Store) Add(ev Event, p sockets.Process, port uint16, direction string) 
 			r.count++
 		}
 		s.stats.Folded++
-		return s.row(r, eid)
+		return eid
 	}
 	if s.n == s.max {
 		s.dropOldest()
@@ -184,15 +189,30 @@ func (s *Store) Add(ev Event, p sockets.Process, port uint16, direction string) 
 			s.maxLate = max(s.maxLate, last-ns)
 		}
 	}
+	limit := MaxCmdline
+	if s.procs.bytes > TextBudget {
+		limit = TightCmdline
+	}
 	r.proc = s.procs.acquire(procKey{
-		name: p.Name, path: p.Path, cmdline: truncate(p.Cmdline, MaxCmdline),
+		name: p.Name, path: p.Path, cmdline: truncate(p.Cmdline, limit),
 		username: p.Username, cgroup: ev.Cgroup, uid: p.UID,
 	})
 	s.push(r)
 	eid := s.next
 	s.next++
 	s.fold[key] = eid
-	return s.row(&r, eid)
+	return eid
+}
+
+// Row returns the row eid as it now stands, not yet judged; ok is false
+// when it has left the store.
+func (s *Store) Row(eid uint64) (row Row, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if eid < s.first || eid >= s.next {
+		return Row{}, false
+	}
+	return s.row(s.at(int(eid-s.first)), eid), true
 }
 
 // foldTarget finds the row an event folds into, and rotates the fold
@@ -378,7 +398,8 @@ func getAddr(b *[16]byte, flags, valid, is4 uint8) netip.Addr {
 	return netip.AddrFrom16(*b)
 }
 
-// truncate cuts s to at most n bytes, on a character boundary.
+// truncate cuts s to at most n bytes, on a character boundary, into a copy
+// of its own: a slice would keep the whole original alive.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -386,7 +407,7 @@ func truncate(s string, n int) string {
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
-	return s[:n]
+	return strings.Clone(s[:n])
 }
 
 func floorDiv(a, b int64) int64 {

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,10 @@ import (
 
 var someProc = sockets.Process{Name: "ghostd", Path: "/usr/sbin/ghostd", Cmdline: "ghostd -f", UID: 0, Username: "root"}
 
-func add(s *Store, e Event) Row { return s.Add(e, someProc, e.Remote.Port(), "outbound") }
+func add(s *Store, e Event) Row {
+	r, _ := s.Row(s.Add(e, someProc, e.Remote.Port(), "outbound"))
+	return r
+}
 
 func TestFormatEID(t *testing.T) {
 	tests := []struct {
@@ -41,7 +45,10 @@ func TestStoreRowCarriesEverything(t *testing.T) {
 	e.Cgroup = "/system.slice/ghost.service"
 	p := someProc
 	p.Cmdline = strings.Repeat("é", MaxCmdline) // 2 bytes each: the cut must fall between characters
-	got := s.Add(e, p, 609, "outbound")
+	got, ok := s.Row(s.Add(e, p, 609, "outbound"))
+	if !ok {
+		t.Fatal("the row just added is not there")
+	}
 	want := Row{
 		EID: FormatEID(1), Time: t0.Unix(), TimeNS: t0.UnixNano(), Count: 1, Action: Connect, PID: 42,
 		ProcessName: "ghostd", ProcessPath: "/usr/sbin/ghostd", Cmdline: strings.Repeat("é", MaxCmdline/2),
@@ -160,6 +167,33 @@ func TestStoreEvictsOldestAndReleasesStrings(t *testing.T) {
 	}
 	if n := s.procs.len(); n != 3 {
 		t.Errorf("interner holds %d process descriptions for 3 rows", n)
+	}
+	if r, ok := s.Row(2); ok {
+		t.Errorf("evicted row 2 still there: %+v", r)
+	}
+	if _, ok := s.Row(6); ok {
+		t.Error("row 6 exists before it was added")
+	}
+}
+
+func TestStoreCommandLineBudget(t *testing.T) {
+	s := NewStore(StoreConfig{Now: newClock().Now})
+	long := strings.Repeat("a", 2*MaxCmdline)
+	var last Row
+	for i := 0; s.procs.bytes <= TextBudget; i++ {
+		p := someProc
+		p.Cmdline = strconv.Itoa(i) + long // distinct, so nothing is shared
+		e := ev(time.Duration(i)*time.Millisecond, Connect, int32(i), "10.0.0.1:40000", "10.0.0.2:609")
+		last, _ = s.Row(s.Add(e, p, 609, "outbound"))
+		if len(last.Cmdline) != MaxCmdline {
+			t.Fatalf("row %d under the budget kept %d bytes of the command line", i, len(last.Cmdline))
+		}
+	}
+	p := someProc
+	p.Cmdline = "x" + long
+	over, _ := s.Row(s.Add(ev(time.Hour/2, Connect, 1, "10.0.0.1:40000", "10.0.0.2:609"), p, 609, "outbound"))
+	if len(over.Cmdline) != TightCmdline || !strings.HasPrefix(long, over.Cmdline[1:]) {
+		t.Errorf("over the budget: kept %d bytes", len(over.Cmdline))
 	}
 }
 
