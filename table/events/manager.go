@@ -117,7 +117,7 @@ func NewManager(c Config) (*Manager, error) {
 // Start chooses the capture, tells it the registry's ports and runs it in
 // the background until ctx is done; Wait waits for that. With ModeAuto,
 // eBPF is tried first; when it cannot open, or fails while running, the
-// poll capture takes over and Info says why.
+// poll capture takes over and Info says why. Start is called once.
 func (m *Manager) Start(ctx context.Context) {
 	m.reg.Store(m.cfg.Registry())
 	c, reason := m.choose()
@@ -163,8 +163,11 @@ func (m *Manager) choose() (Capture, string) {
 		return m.poll(), "eBPF capture is not available on this platform"
 	}
 	c, err := m.cfg.OpenEBPF()
-	if err != nil {
+	switch {
+	case err != nil:
 		return m.poll(), "eBPF: " + err.Error()
+	case c == nil:
+		return m.poll(), "eBPF: no capture was opened"
 	}
 	return c, ""
 }

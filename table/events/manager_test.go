@@ -110,6 +110,9 @@ func TestManagerChoosesTheCapture(t *testing.T) {
 		{"eBPF cannot open", ModeAuto, func(*fakeCapture) func() (Capture, error) {
 			return func() (Capture, error) { return nil, errors.New("no BTF at /sys/kernel/btf/vmlinux") }
 		}, StatePoll, "eBPF: no BTF at /sys/kernel/btf/vmlinux", false},
+		{"the opener gives nothing", ModeAuto, func(*fakeCapture) func() (Capture, error) {
+			return func() (Capture, error) { return nil, nil }
+		}, StatePoll, "eBPF: no capture was opened", false},
 		{"no eBPF on this platform", ModeAuto, func(*fakeCapture) func() (Capture, error) { return nil }, StatePoll, "not available on this platform", false},
 		{"poll asked for", ModePoll, func(fc *fakeCapture) func() (Capture, error) {
 			return func() (Capture, error) { return fc, nil }

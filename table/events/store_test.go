@@ -33,7 +33,7 @@ func TestFormatEID(t *testing.T) {
 			t.Errorf("FormatEID(%d) = %q, want %q", tt.eid, got, tt.want)
 		}
 	}
-	if !(FormatEID(9) < FormatEID(10) && FormatEID(99) < FormatEID(100)) {
+	if FormatEID(9) >= FormatEID(10) || FormatEID(99) >= FormatEID(100) {
 		t.Error("text order is not numeric order")
 	}
 }
