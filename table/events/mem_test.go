@@ -90,3 +90,20 @@ func BenchmarkMillionEvents(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStoreAdd is the store's cost per event once it is full: a new
+// row, an eviction, the fold index.
+func BenchmarkStoreAdd(b *testing.B) {
+	now := t0
+	s := NewStore(StoreConfig{Now: func() time.Time { return now }})
+	p := sockets.Process{Name: "daemon", Path: "/usr/sbin/daemon", Cmdline: "daemon -d", UID: 0, Username: "root"}
+	i := 0
+	for b.Loop() {
+		now = t0.Add(time.Duration(i) * time.Microsecond)
+		ev := Event{Time: now, Action: Connect, PID: 42, Family: 2, Protocol: 6, Source: SourceEBPF,
+			Local:  netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, 0, 1}), uint16(i)),
+			Remote: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, 0, 1}), 609)}
+		s.Add(ev, p, 609, registry.Outbound)
+		i++
+	}
+}
