@@ -188,9 +188,10 @@ var builtinRegistry = Registry{
 			Service:     "ftp",
 			Description: "FTP control channel, where user names, passwords and commands cross the network in clear text.",
 			Category:    "insecure-legacy",
+			Retired:     2021,
 			ReplacedBy:  "SFTP over SSH, FTPS, or HTTPS downloads.",
 			Confidence:  "medium",
-			References:  []string{"RFC 959 (File Transfer Protocol, STD 9, Internet Standard)"},
+			References:  []string{"RFC 959 (File Transfer Protocol, STD 9, Internet Standard)", "Chrome 95 and Firefox 90 removed FTP support in 2021, after disabling it by default earlier that year"},
 			Note:        "FTP is still in real use, so treat a hit as hygiene; it matters where the server accepts non-anonymous logins without TLS. The data port 20 is on the do-not-flag list.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
@@ -209,7 +210,7 @@ var builtinRegistry = Registry{
 			Note:        "Still common on network gear and embedded devices, and the first port IoT botnets such as Mirai try. On a server it usually means a telnetd package or inetd entry left enabled.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        34,
+			Line:        35,
 		},
 		{
 			PortLow:     27,
@@ -607,7 +608,7 @@ var builtinRegistry = Registry{
 			Note:        "Expected on PXE boot servers and on hosts that hand configuration files to phones and network gear; anywhere else, anyone who can reach it can fetch files and often write them.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        46,
+			Line:        47,
 		},
 		{
 			PortLow:     70,
@@ -726,7 +727,7 @@ var builtinRegistry = Registry{
 			Note:        "Gives an outsider a list of valid user names for password guessing; the 1988 Morris worm spread partly through a fingerd overflow. A listener is an inetd entry or fingerd package left on.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        59,
+			Line:        60,
 		},
 		{
 			PortLow:     82,
@@ -1062,7 +1063,7 @@ var builtinRegistry = Registry{
 			Note:        "Some IRC networks still query ident on the client's machine, so a daemon such as oidentd may be deliberate there. Elsewhere it only hands out local user names; a weak signal.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        71,
+			Line:        72,
 		},
 		{
 			PortLow:     115,
@@ -1322,7 +1323,7 @@ var builtinRegistry = Registry{
 			Note:        "Still on by default in many Windows installs, so expect hits. Its answers are unauthenticated and easy to spoof, which tools such as Responder use to capture Windows credentials.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        84,
+			Line:        85,
 		},
 		{
 			PortLow:     138,
@@ -1337,7 +1338,7 @@ var builtinRegistry = Registry{
 			Note:        "Present wherever NetBIOS over TCP/IP is enabled; leaks host, domain and user names to the local network.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        96,
+			Line:        97,
 		},
 		{
 			PortLow:     139,
@@ -1352,7 +1353,7 @@ var builtinRegistry = Registry{
 			Note:        "Often how SMBv1 stays reachable on old Windows and Samba setups. Where SMB over 445 is enough, NetBIOS over TCP/IP can be switched off.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        108,
+			Line:        109,
 		},
 		{
 			PortLow:     140,
@@ -1829,7 +1830,7 @@ var builtinRegistry = Registry{
 			Note:        "Display managers ship with XDMCP off, so a listener means someone enabled it. Shadowserver scans for open XDMCP, which also answers spoofed UDP queries.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        120,
+			Line:        121,
 		},
 		{
 			PortLow:     178,
@@ -3447,7 +3448,7 @@ var builtinRegistry = Registry{
 			Note:   "Mostly seen on VMware ESXi hosts and printers. Shadowserver rates an Internet-reachable SLP service as high severity.",
 			Source: "builtin",
 			File:   "registry/data/insecure-legacy.yml",
-			Line:   133,
+			Line:   134,
 		},
 		{
 			PortLow:     428,
@@ -4182,7 +4183,7 @@ var builtinRegistry = Registry{
 			Note:        "Only tcp. 512/udp belongs to biff (see dead-protocol).",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        148,
+			Line:        149,
 		},
 		{
 			PortLow:     513,
@@ -4197,7 +4198,7 @@ var builtinRegistry = Registry{
 			Note:        "Only tcp. 513/udp is who (rwhod), listed under dead-protocol.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        160,
+			Line:        161,
 		},
 		{
 			PortLow:     513,
@@ -4227,7 +4228,7 @@ var builtinRegistry = Registry{
 			Note:        "Only tcp. 514/udp is syslog, which is alive and never flagged.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        173,
+			Line:        174,
 		},
 		{
 			PortLow:     516,
@@ -4257,7 +4258,7 @@ var builtinRegistry = Registry{
 			Note:        "talkd is off on current systems; a listener is an inetd leftover that reveals which users are logged in.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        185,
+			Line:        186,
 		},
 		{
 			PortLow:     518,
@@ -4272,7 +4273,7 @@ var builtinRegistry = Registry{
 			Note:        "Same exposure as talk (517); usually an inetd leftover.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        197,
+			Line:        198,
 		},
 		{
 			PortLow:     519,
@@ -4506,7 +4507,7 @@ var builtinRegistry = Registry{
 			Note:        "UUCP links ended with permanent Internet connections; a listener today accepts passwords in clear and is rarely intended.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        209,
+			Line:        210,
 		},
 		{
 			PortLow:     541,
@@ -7215,7 +7216,7 @@ var builtinRegistry = Registry{
 			Note:        "Still found in old Windows domains. WINS servers replicate with each other over 42/tcp (see nameserver, 42).",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        221,
+			Line:        222,
 		},
 		{
 			PortLow:     1524,
@@ -7493,7 +7494,7 @@ var builtinRegistry = Registry{
 			Note:        "A captured MS-CHAPv2 handshake reduces to a single DES key search, so any PPTP server should be replaced.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        233,
+			Line:        234,
 		},
 		{
 			PortLow:     1731,
@@ -7942,7 +7943,7 @@ var builtinRegistry = Registry{
 			Note:        "A listener is an old source repository server; its passwords are effectively sent in clear.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        246,
+			Line:        247,
 		},
 		{
 			PortLow:     2453,
@@ -8724,7 +8725,7 @@ var builtinRegistry = Registry{
 			Note:        "Current X servers refuse TCP clients by default (-nolisten tcp), so a listener was enabled on purpose. Without access control, anyone who connects can read keystrokes and the screen.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        258,
+			Line:        259,
 		},
 		{
 			PortLow:     6073,
@@ -8768,7 +8769,7 @@ var builtinRegistry = Registry{
 			Note:        "CDE survives mainly on old Solaris, AIX and HP-UX hosts. Blizzard's Battle.net games also use 6112, so check the process.",
 			Source:      "builtin",
 			File:        "registry/data/insecure-legacy.yml",
-			Line:        270,
+			Line:        271,
 		},
 		{
 			PortLow:     6346,
