@@ -75,7 +75,7 @@ func TestEdition2Corrections(t *testing.T) {
 
 // liveDefaults are ports that a living product opens by default. An entry on
 // one of them would call that product a ghost on every host that runs it, so
-// the registry must not claim them (the first edition claimed the first four).
+// the registry must not claim them (the first edition claimed the first six).
 var liveDefaults = []struct {
 	port  uint16
 	proto uint8
@@ -85,6 +85,8 @@ var liveDefaults = []struct {
 	{257, TCP, "Check Point FW1_log: gateways send logs to the management or log server here; was set"},
 	{264, TCP, "Check Point FW1_topo: remote-access clients fetch the VPN topology here; was bgmp"},
 	{1533, TCP, "HCL (formerly IBM Lotus) Sametime Community Server, the descendant of Ubique's Virtual Places; was virtual-places"},
+	{912, TCP, "VMware Workstation's vmware-authd, next to 902 (netstat -b on Windows hosts); was apex-mesh"},
+	{5050, UDP, "Windows 10 and 11 Connected Devices Platform service (CDPSvc); was mmcc"},
 	{754, TCP, "MIT Kerberos kpropd (krb5_prop), database propagation to replica KDCs"},
 	{5678, TCP, "n8n workflow automation, default HTTP port"},
 	{9993, UDP, "ZeroTier One"},
