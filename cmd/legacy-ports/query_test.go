@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/legacy-ports/legacy-ports/internal/logging"
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
@@ -45,10 +47,10 @@ func fakeTables(_ string, warn io.Writer) ([]table.Definition, error) {
 		Caps: sockets.Capabilities{Namespaces: true, Attribution: sockets.Full},
 	}
 	return table.Definitions(table.Options{
-		Source:   src,
-		State:    func() table.State { return table.State{Registry: reg, Custom: "none"} },
-		Version:  "9.9.9",
-		Warnings: warn,
+		Source:  src,
+		State:   func() table.State { return table.State{Registry: reg, Custom: "none"} },
+		Version: "9.9.9",
+		Log:     logging.New(warn, slog.LevelWarn),
 	}), nil
 }
 
@@ -142,7 +144,7 @@ func TestQueryRendersLikeScan(t *testing.T) {
 	for _, format := range render.Formats {
 		t.Run(format, func(t *testing.T) {
 			var want bytes.Buffer
-			if err := render.Write(&want, format, columnNames(defs[0].Columns), rows); err != nil {
+			if err := render.Write(&want, format, columnNames(defs[0].Columns), textRows(rows)); err != nil {
 				t.Fatal(err)
 			}
 			code, stdout, stderr := runQueryCLI(t, "", "--format", format, "SELECT * FROM legacy_ports")

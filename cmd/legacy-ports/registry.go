@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/registry"
@@ -55,7 +54,7 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlags("registry list", stderr)
 	category := fs.String("category", "", "only this category: historic-rfc, dead-protocol, dead-product or insecure-legacy")
 	confidence := fs.String("confidence", "", "only this confidence: high, medium or low")
-	port := fs.String("port", "", "only this port")
+	port := fs.String("port", "", "only this `port` (a number: 611, 0611)")
 	format := fs.String("format", "table", "output format: table, json, csv or line")
 	adminFile := registryFileFlag(fs)
 	if code, stop := parseFlags(fs, args); stop {
@@ -73,11 +72,14 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "legacy-ports registry list: --confidence: unknown value %q (want high, medium or low)\n", *confidence)
 		return exitError
 	}
+	var portFilter *table.Value
 	if *port != "" {
-		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
-			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %q is not a port number\n", *port)
+		v, err := portValue(*port)
+		if err != nil {
+			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %v\n", err)
 			return exitError
 		}
+		portFilter = &v
 	}
 	cols, rows, err := registryRows(ctx, *adminFile, stderr)
 	if err != nil {
@@ -86,16 +88,16 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var kept []table.Row
 	for _, r := range rows {
-		if (*category == "" || r[table.ColCategory] == *category) &&
-			(*confidence == "" || r[table.ColConfidence] == *confidence) &&
-			(*port == "" || r[table.ColPort] == *port) {
+		if (*category == "" || r[table.ColCategory] == table.TextValue(*category)) &&
+			(*confidence == "" || r[table.ColConfidence] == table.TextValue(*confidence)) &&
+			(portFilter == nil || r[table.ColPort] == *portFilter) {
 			kept = append(kept, r)
 		}
 	}
 	if *format == "table" {
 		cols = []string{table.ColPort, table.ColTransport, table.ColService, table.ColCategory, table.ColRetired, table.ColConfidence, table.ColDescription}
 	}
-	if err := render.Write(stdout, *format, cols, kept); err != nil {
+	if err := render.Write(stdout, *format, cols, textRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
 		return exitError
 	}
@@ -113,8 +115,9 @@ func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, "usage: legacy-ports registry show [--registry-file FILE] PORT\n")
 		return exitError
 	}
-	if _, err := strconv.ParseUint(args[0], 10, 16); err != nil {
-		fmt.Fprintf(stderr, "legacy-ports registry show: %q is not a port number\n", args[0])
+	port, err := portValue(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}
 	cols, rows, err := registryRows(ctx, *adminFile, stderr)
@@ -124,15 +127,15 @@ func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	var kept []table.Row
 	for _, r := range rows {
-		if r[table.ColPort] == args[0] {
+		if r[table.ColPort] == port {
 			kept = append(kept, r)
 		}
 	}
 	if len(kept) == 0 {
-		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", args[0])
+		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", port)
 		return exitFound
 	}
-	if err := render.Write(stdout, "line", cols, kept); err != nil {
+	if err := render.Write(stdout, "line", cols, textRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}
