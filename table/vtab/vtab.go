@@ -37,6 +37,7 @@ import (
 	"modernc.org/sqlite"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/table"
 )
 
@@ -72,7 +73,18 @@ type DB struct {
 	// SQLite's callbacks carry no context of their own.
 	stmt atomic.Pointer[statement]
 
-	check *sql.Conn // plain tables and osquery stand-ins, made by the first Check
+	standIns map[string]string // name to column definitions, for Check
+	check    *sql.Conn         // plain tables and stand-ins, made by the first Check
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// StandIns gives Check empty tables that the database does not serve, by
+// name, with their columns as SQL column definitions ("pid INTEGER, ...");
+// a statement using them can be checked, never run.
+func StandIns(tables map[string]string) Option {
+	return func(d *DB) { d.standIns = tables }
 }
 
 type statement struct {
@@ -92,7 +104,7 @@ func (c connector) Driver() driver.Driver                        { return c.d }
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Open creates a database with one virtual table per definition.
-func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
+func Open(ctx context.Context, defs []table.Definition, opts ...Option) (*DB, error) {
 	if err := validate(defs); err != nil {
 		return nil, err
 	}
@@ -101,6 +113,9 @@ func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
 		return nil, fmt.Errorf("vtab: registering the SQLite module: %w", err)
 	}
 	d := &DB{defs: defs, sql: sql.OpenDB(connector{drv})}
+	for _, o := range opts {
+		o(d)
+	}
 	open.Lock()
 	open.next++
 	d.id = open.next
@@ -223,7 +238,7 @@ var collate = regexp.MustCompile(`(?i)\bcollate\b`)
 // two result columns have the same name the later one wins, as in osquery's
 // rows.
 func (d *DB) Query(ctx context.Context, sqlText string) (cols []string, rows []map[string]string, err error) {
-	switch n := len(Split(sqlText)); {
+	switch n := len(queryfile.Split(sqlText)); {
 	case n == 0:
 		return nil, nil, errors.New("empty statement")
 	case n > 1:

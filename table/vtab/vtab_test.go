@@ -85,9 +85,9 @@ func definitions(t *testing.T, src sockets.Source, regText string) []table.Defin
 	})
 }
 
-func openDB(t *testing.T, defs []table.Definition) *DB {
+func openDB(t *testing.T, defs []table.Definition, opts ...Option) *DB {
 	t.Helper()
-	db, err := Open(t.Context(), defs)
+	db, err := Open(t.Context(), defs, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,21 +435,25 @@ func TestConcurrentQueries(t *testing.T) {
 	wg.Wait()
 }
 
-func TestCheckOsqueryTables(t *testing.T) {
-	db := openDB(t, definitions(t, fakeHost(), testRegistry))
+// standIns are two of osquery's tables, with some of their columns.
+var standIns = map[string]string{
+	"listening_ports":      "pid INTEGER, port INTEGER, protocol INTEGER, address TEXT, socket BIGINT",
+	"process_open_sockets": "pid INTEGER, socket BIGINT, remote_port INTEGER",
+}
+
+func TestCheckStandIns(t *testing.T) {
+	db := openDB(t, definitions(t, fakeHost(), testRegistry), StandIns(standIns))
 	tests := []struct {
 		name, sql string
 		missing   string // the table Query reports missing
-		builtin   bool   // whether it is one of osquery's
 		checkErr  string // "" when Check accepts the statement
 	}{
-		{"extension check", "SELECT 1 FROM osquery_extensions WHERE name = 'legacy_ports'", "osquery_extensions", true, ""},
-		{"join with osquery's table", "SELECT lp.pid, lp.port, r.service FROM listening_ports lp JOIN legacy_port_registry r ON lp.port = r.port AND lp.protocol = r.protocol",
-			"listening_ports", true, ""},
-		{"processes", "SELECT p.name, s.remote_port FROM process_open_sockets s JOIN processes p USING (pid) JOIN legacy_ports l ON l.socket = s.socket",
-			"process_open_sockets", true, ""},
-		{"wrong column of osquery's table", "SELECT nope FROM listening_ports", "listening_ports", true, "no such column: nope"},
-		{"a table osquery does not have", "SELECT * FROM listening_portz", "listening_portz", false, "no such table: listening_portz"},
+		{"join with a stand-in", "SELECT lp.pid, lp.port, r.service FROM listening_ports lp JOIN legacy_port_registry r ON lp.port = r.port AND lp.protocol = r.protocol",
+			"listening_ports", ""},
+		{"two stand-ins and a table", "SELECT s.remote_port FROM process_open_sockets s JOIN listening_ports p USING (pid) JOIN legacy_ports l ON l.socket = s.socket",
+			"process_open_sockets", ""},
+		{"wrong column of a stand-in", "SELECT nope FROM listening_ports", "listening_ports", "no such column: nope"},
+		{"a table that is no stand-in", "SELECT * FROM listening_portz", "listening_portz", "no such table: listening_portz"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -457,9 +461,6 @@ func TestCheckOsqueryTables(t *testing.T) {
 			name, ok := MissingTable(err)
 			if !ok || name != tt.missing {
 				t.Fatalf("Query error %v: missing table %q, want %q", err, name, tt.missing)
-			}
-			if IsOsqueryTable(name) != tt.builtin {
-				t.Errorf("IsOsqueryTable(%s) = %v", name, !tt.builtin)
 			}
 			err = db.Check(t.Context(), tt.sql)
 			if tt.checkErr == "" && err != nil {
@@ -473,6 +474,9 @@ func TestCheckOsqueryTables(t *testing.T) {
 	// The stand-ins live apart: they never answer a query.
 	if _, _, err := db.Query(t.Context(), "SELECT * FROM listening_ports"); err == nil {
 		t.Error("listening_ports answered a query after Check")
+	}
+	if err := db.Check(t.Context(), "SELECT 1; SELECT 2"); err == nil || !strings.Contains(err.Error(), "2 statements") {
+		t.Errorf("Check of two statements: %v", err)
 	}
 }
 
