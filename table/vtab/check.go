@@ -5,21 +5,20 @@ import (
 	"database/sql"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 
 	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/table"
 )
 
-var noSuchTable = regexp.MustCompile(`no such table: (?:main\.)?([A-Za-z0-9_$]+)`)
+var noSuchTable = lazyRegexp(`no such table: (?:main\.)?([A-Za-z0-9_$]+)`)
 
 // MissingTable returns the table named by SQLite's "no such table" error.
 func MissingTable(err error) (string, bool) {
 	if err == nil {
 		return "", false
 	}
-	m := noSuchTable.FindStringSubmatch(err.Error())
+	m := noSuchTable().FindStringSubmatch(err.Error())
 	if m == nil {
 		return "", false
 	}

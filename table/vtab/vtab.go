@@ -101,7 +101,14 @@ type connector struct{ d *sqlite.Driver }
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(":memory:") }
 func (c connector) Driver() driver.Driver                        { return c.d }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// lazyRegexp compiles expr on first use, so that a program that links this
+// package but never opens a database (legacy-ports scan) does not pay for it
+// at start.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+var identifier = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Open creates a database with one virtual table per definition.
 func Open(ctx context.Context, defs []table.Definition, opts ...Option) (*DB, error) {
@@ -144,7 +151,7 @@ func Open(ctx context.Context, defs []table.Definition, opts ...Option) (*DB, er
 func validate(defs []table.Definition) error {
 	seen := map[string]bool{}
 	for _, def := range defs {
-		if !identifier.MatchString(def.Name) || seen[def.Name] {
+		if !identifier().MatchString(def.Name) || seen[def.Name] {
 			return fmt.Errorf("vtab: table name %q is not a plain identifier or is used twice", def.Name)
 		}
 		seen[def.Name] = true
@@ -152,7 +159,7 @@ func validate(defs []table.Definition) error {
 			return fmt.Errorf("vtab: table %s has no columns or no generate function", def.Name)
 		}
 		for _, c := range def.Columns {
-			if !identifier.MatchString(c.Name) {
+			if !identifier().MatchString(c.Name) {
 				return fmt.Errorf("vtab: table %s: column name %q is not a plain identifier", def.Name, c.Name)
 			}
 			if c.Type != table.Text && c.Type != table.Integer && c.Type != table.BigInt {
@@ -231,7 +238,7 @@ func createTable(name string, cols []table.Column) string {
 	return fmt.Sprintf("CREATE TABLE %s(%s)", name, strings.Join(parts, ", "))
 }
 
-var collate = regexp.MustCompile(`(?i)\bcollate\b`)
+var collate = lazyRegexp(`(?i)\bcollate\b`)
 
 // Query runs one SQL statement and returns its column names and rows. Every
 // value is a string, as osquery returns them; NULL is the empty string. When
@@ -246,7 +253,7 @@ func (d *DB) Query(ctx context.Context, sqlText string) (cols []string, rows []m
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.stmt.Store(&statement{ctx: ctx, text: !collate.MatchString(sqlText)})
+	d.stmt.Store(&statement{ctx: ctx, text: !collate().MatchString(sqlText)})
 	defer d.stmt.Store(nil)
 
 	rs, err := d.conn.QueryContext(ctx, sqlText)
@@ -325,7 +332,7 @@ func formatReal(f float64) string {
 	return mant
 }
 
-var sqliteMessage = regexp.MustCompile(`^(?:[^:]*: )?(.*) \(\d+\)$`)
+var sqliteMessage = lazyRegexp(`^(?:[^:]*: )?(.*) \(\d+\)$`)
 
 // sqliteError keeps SQLite's own message: modernc.org/sqlite wraps it as
 // "SQL logic error: MESSAGE (1)".
@@ -334,7 +341,7 @@ func sqliteError(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	if m := sqliteMessage.FindStringSubmatch(se.Error()); m != nil {
+	if m := sqliteMessage().FindStringSubmatch(se.Error()); m != nil {
 		return errors.New(m[1])
 	}
 	return err
