@@ -118,7 +118,7 @@ var legacyPortsColumns = slices.Concat([]Column{
 })
 
 var portRegistryColumns = slices.Concat([]Column{
-	{Name: ColPort, Type: Integer, Description: "Port number"},
+	{Name: ColPort, Type: Integer, Index: true, Description: "Port number"},
 	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
 	{Name: ColProtocol, Type: Integer, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
 }, registryColumns, []Column{

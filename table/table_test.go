@@ -365,6 +365,48 @@ func TestRegistryAndInfoTables(t *testing.T) {
 	}
 }
 
+func TestRegistryConstraints(t *testing.T) {
+	o, _ := testOptions(t, fakeHost())
+	gen := def(t, o, PortRegistry).Generate
+	all, err := gen(t.Context(), Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		req   Request
+		ports []int64 // the ports of the rows, in order
+	}{
+		{"none", Request{}, []int64{23, 609, 609, 611, 611, 5190}},
+		{"port", ctxOf("port", opEq, "611"), []int64{611, 611}},
+		{"port list, in port order", ctxOf("port", opEq, "5190", "port", opEq, "23"), []int64{23, 5190}},
+		{"port as written by a user", ctxOf("port", opEq, " 0611.0"), []int64{611, 611}},
+		{"port not in the registry", ctxOf("port", opEq, "610"), nil},
+		{"not a port", ctxOf("port", opEq, "abc"), nil},
+		{"greater than is left to SQLite", ctxOf("port", opGt, "5000"), []int64{23, 609, 609, 611, 611, 5190}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := gen(t.Context(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ports []int64
+			for _, r := range rows {
+				n, _ := r[ColPort].Int()
+				ports = append(ports, n)
+				// A narrowed row is the row of the whole table.
+				if !slices.ContainsFunc(all, func(a Row) bool { return maps.Equal(a, r) }) {
+					t.Errorf("row %v is not one of the table's", r)
+				}
+			}
+			if !slices.Equal(ports, tt.ports) {
+				t.Errorf("ports %v, want %v", ports, tt.ports)
+			}
+		})
+	}
+}
+
 func TestColsUsedSkipsProcessDetails(t *testing.T) {
 	src := fakeHost()
 	o, _ := testOptions(t, src)

@@ -40,13 +40,19 @@ func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 }
 
 // registryRows returns legacy_port_registry's rows: list and show print the
-// table the extension serves.
-func registryRows(ctx context.Context, adminPath string, stderr io.Writer) ([]string, []table.Row, error) {
+// table the extension serves. A port, when given, is handed to the table as
+// osquery would hand WHERE port = P, so that only its rows are built; the
+// caller still filters.
+func registryRows(ctx context.Context, adminPath string, port *table.Value, stderr io.Writer) ([]string, []table.Row, error) {
 	d, err := definition(table.PortRegistry, adminPath, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := d.Generate(ctx, table.Request{})
+	var req table.Request
+	if port != nil {
+		req.Add(table.ColPort, table.Equals, port.Text())
+	}
+	rows, err := d.Generate(ctx, req)
 	return columnNames(d.Columns), rows, err
 }
 
@@ -81,7 +87,7 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		portFilter = &v
 	}
-	cols, rows, err := registryRows(ctx, *adminFile, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, portFilter, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
 		return exitError
@@ -120,7 +126,7 @@ func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}
-	cols, rows, err := registryRows(ctx, *adminFile, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, &port, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
