@@ -57,13 +57,26 @@ lint: ## golangci-lint (pinned in tools/go.mod) for linux, darwin and windows
 	@set -e; lint=$$($(TOOLS) -n golangci-lint); \
 	for os in linux darwin windows; do echo "lint $$os"; GOOS=$$os $$lint run ./...; done
 
+docs: ## rewrite README.md's column tables from the table definitions
+	$(GO) test ./internal/docs -run '^TestREADMEColumns$$' -count=1 -update
+
+FUZZTIME ?= 10m
+
+fuzz: ## run every Fuzz* test of the tree for FUZZTIME each (make fuzz FUZZTIME=10m)
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...); do \
+	  for fz in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$fz for $(FUZZTIME)"; \
+	    $(GO) test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
 spec: ## print the osquery table specs as JSON
 	@$(GO) run ./cmd/legacy-ports-ext --spec
 
 clean: ## remove build output
 	rm -rf $(DIST)
 
-.PHONY: help build run build-all test generate vet fmt-check tidy-check lint spec clean bench
+.PHONY: help build run build-all test generate vet fmt-check tidy-check lint docs fuzz spec clean bench
 
 BENCHFLAGS ?= -runs 20
 

@@ -85,32 +85,32 @@ var registryColumns = []Column{
 	{Name: ColService, Type: Text, Description: "IANA service name registered on the port"},
 	{Name: ColDescription, Type: Text, Description: "What the registered protocol or product was"},
 	{Name: ColCategory, Type: Text, Description: "historic-rfc, dead-protocol, dead-product or insecure-legacy"},
-	{Name: ColRetired, Type: Integer, Description: "Year the protocol or product died; empty when unknown"},
+	{Name: ColRetired, Type: Integer, Description: "Year the protocol or product died; NULL when unknown"},
 	{Name: ColReplacedBy, Type: Text, Description: "What replaced it, or none"},
 	{Name: ColConfidence, Type: Text, Description: "How well its death is documented: high, medium or low"},
 	{Name: ColReference, Type: Text, Description: "Where the facts are written down; several are separated by '; '"},
 }
 
 var legacyPortsColumns = slices.Concat([]Column{
-	{Name: ColPID, Type: Integer, Index: true, Description: "Process holding the socket; -1 when unknown"},
+	{Name: ColPID, Type: Integer, Index: true, Description: "Process holding the socket; -1 when unknown (no privilege, or a kernel socket)"},
 	{Name: ColProcessName, Type: Text, Description: "Process name"},
 	{Name: ColProcessPath, Type: Text, Description: "Path of the process's executable"},
 	{Name: ColCmdline, Type: Text, Description: "Process command line"},
 	{Name: ColUID, Type: BigInt, Description: "User of the process, or of the socket when no process is known; -1 when unknown"},
 	{Name: ColUsername, Type: Text, Description: "Name of uid"},
-	{Name: ColFD, Type: BigInt, Description: "Descriptor number in the process; -1 when unknown"},
+	{Name: ColFD, Type: BigInt, Description: "Descriptor number in the process; -1 when unknown (always on Windows)"},
 	{Name: ColSocket, Type: BigInt, Description: "Socket inode (Linux); -1 elsewhere"},
-	{Name: ColFamily, Type: Integer, Description: "Address family: 2 (IPv4) or 10 (IPv6)"},
+	{Name: ColFamily, Type: Integer, Description: "Address family: 2 (IPv4) or 10 (IPv6, on every platform)"},
 	{Name: ColProtocol, Type: Integer, Index: true, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
 	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
-	{Name: ColLocalAddress, Type: Text, Description: "Local address"},
+	{Name: ColLocalAddress, Type: Text, Description: "Local address, without brackets; an IPv4-mapped address stays ::ffff:a.b.c.d"},
 	{Name: ColLocalPort, Type: Integer, Index: true, Description: "Local port"},
-	{Name: ColRemoteAddress, Type: Text, Description: "Remote address"},
+	{Name: ColRemoteAddress, Type: Text, Description: "Remote address, without brackets; an IPv4-mapped address stays ::ffff:a.b.c.d"},
 	{Name: ColRemotePort, Type: Integer, Index: true, Description: "Remote port; 0 when not connected"},
-	{Name: ColState, Type: Text, Description: "TCP state; empty for UDP"},
+	{Name: ColState, Type: Text, Description: "TCP state (LISTEN, ESTABLISHED, ...); empty for UDP, as in osquery"},
 	{Name: ColPort, Type: Integer, Index: true, Description: "The registry port the socket touches"},
-	{Name: ColDirection, Type: Text, Index: true, Description: "listen, inbound (connection to a local registry port) or outbound (to a remote one)"},
-	{Name: ColExposure, Type: Text, Description: "Local bind: loopback, wildcard or address"},
+	{Name: ColDirection, Type: Text, Index: true, Description: "listen (TCP LISTEN, or UDP bound and not connected), inbound (a connection on a local registry port) or outbound (to a remote registry port)"},
+	{Name: ColExposure, Type: Text, Description: "Local bind: loopback, wildcard (0.0.0.0, ::) or address"},
 	{Name: ColNetNamespace, Type: Text, Description: "Network namespace inode (Linux); empty elsewhere"},
 }, registryColumns, []Column{
 	{Name: ColVerdict, Type: Text, Description: "ghost, insecure, rpc-dynamic or allowed"},
@@ -118,7 +118,7 @@ var legacyPortsColumns = slices.Concat([]Column{
 })
 
 var portRegistryColumns = slices.Concat([]Column{
-	{Name: ColPort, Type: Integer, Description: "Port number"},
+	{Name: ColPort, Type: Integer, Index: true, Description: "Port number"},
 	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
 	{Name: ColProtocol, Type: Integer, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
 }, registryColumns, []Column{

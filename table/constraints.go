@@ -6,31 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	osqtable "github.com/osquery/osquery-go/plugin/table"
-
 	"github.com/legacy-ports/legacy-ports/registry"
 )
-
-// Request is what a generate call receives: osquery's query context, and the
-// columns the query uses (nil when the caller did not say, meaning all).
-// The SQLite virtual tables of the command-line tool build the same shape.
-type Request struct {
-	Context  osqtable.QueryContext
-	ColsUsed []string
-}
-
-// Uses reports whether the query reads any of cols.
-func (r Request) Uses(cols ...string) bool {
-	if r.ColsUsed == nil {
-		return true
-	}
-	for _, c := range cols {
-		if slices.Contains(r.ColsUsed, c) {
-			return true
-		}
-	}
-	return false
-}
 
 // valueSet is the set of values an indexed column may take, from EQUALS
 // constraints. A nil set means the column is unconstrained.
@@ -50,26 +27,11 @@ func (s valueSet[T]) allows(v T) bool {
 	return ok
 }
 
-// equalities collects the EQUALS expressions on col; ok is false when the
-// column has none.
-func equalities(qc osqtable.QueryContext, col string) (exprs []string, ok bool) {
-	list, found := qc.Constraints[col]
-	if !found {
-		return nil, false
-	}
-	for _, c := range list.Constraints {
-		if c.Operator == osqtable.OperatorEquals {
-			exprs = append(exprs, c.Expression)
-		}
-	}
-	return exprs, len(exprs) > 0
-}
-
 // intSet parses the EQUALS values of an integer column. A value that is not
 // an integer in [lo, hi] can match no row (`port = 'abc'`), so it is dropped;
 // if every value is dropped the set is empty and the query has no rows.
-func intSet[T ~int32 | ~uint16 | ~uint8](qc osqtable.QueryContext, col string, lo, hi int64) valueSet[T] {
-	exprs, ok := equalities(qc, col)
+func intSet[T ~int32 | ~uint16 | ~uint8](req Request, col string, lo, hi int64) valueSet[T] {
+	exprs, ok := req.Equalities(col)
 	if !ok {
 		return nil
 	}
@@ -98,8 +60,8 @@ func parseInteger(s string) (int64, bool) {
 
 // textSet parses the EQUALS values of a text column that can only hold one
 // of valid; other values can match no row.
-func textSet(qc osqtable.QueryContext, col string, valid ...string) valueSet[string] {
-	exprs, ok := equalities(qc, col)
+func textSet(req Request, col string, valid ...string) valueSet[string] {
+	exprs, ok := req.Equalities(col)
 	if !ok {
 		return nil
 	}
@@ -120,14 +82,14 @@ type portsFilter struct {
 	direction                   valueSet[string]
 }
 
-func parsePortsFilter(qc osqtable.QueryContext) portsFilter {
+func parsePortsFilter(req Request) portsFilter {
 	return portsFilter{
-		port:       intSet[uint16](qc, ColPort, 0, math.MaxUint16),
-		localPort:  intSet[uint16](qc, ColLocalPort, 0, math.MaxUint16),
-		remotePort: intSet[uint16](qc, ColRemotePort, 0, math.MaxUint16),
-		pid:        intSet[int32](qc, ColPID, -1, math.MaxInt32),
-		protocol:   intSet[uint8](qc, ColProtocol, 0, math.MaxUint8),
-		direction:  textSet(qc, ColDirection, registry.Listen, registry.Inbound, registry.Outbound),
+		port:       intSet[uint16](req, ColPort, 0, math.MaxUint16),
+		localPort:  intSet[uint16](req, ColLocalPort, 0, math.MaxUint16),
+		remotePort: intSet[uint16](req, ColRemotePort, 0, math.MaxUint16),
+		pid:        intSet[int32](req, ColPID, -1, math.MaxInt32),
+		protocol:   intSet[uint8](req, ColProtocol, 0, math.MaxUint8),
+		direction:  textSet(req, ColDirection, registry.Listen, registry.Inbound, registry.Outbound),
 	}
 }
 

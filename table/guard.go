@@ -3,6 +3,7 @@ package table
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"time"
 )
@@ -10,14 +11,16 @@ import (
 // guard wraps a generate function so that no call can hang osquery, crash
 // the extension, or pile up: each runs under a deadline, a panic becomes an
 // error, and at most limit calls run at once (the others wait their turn
-// within their own deadline).
+// within their own deadline). It is the only guard: both front ends receive
+// guarded definitions.
 type guard struct {
 	timeout time.Duration
 	slots   chan struct{}
+	log     *slog.Logger
 }
 
-func newGuard(timeout time.Duration, limit int) *guard {
-	return &guard{timeout: timeout, slots: make(chan struct{}, max(limit, 1))}
+func newGuard(timeout time.Duration, limit int, log *slog.Logger) *guard {
+	return &guard{timeout: timeout, slots: make(chan struct{}, max(limit, 1)), log: log}
 }
 
 type generateFunc func(context.Context, Request) ([]Row, error)
@@ -40,7 +43,10 @@ func (g *guard) wrap(name string, fn generateFunc) generateFunc {
 			defer func() { <-g.slots }()
 			defer func() {
 				if p := recover(); p != nil {
-					done <- result{err: fmt.Errorf("%s: internal error: %v\n%s", name, p, debug.Stack())}
+					// The caller (osquery, a SQL statement) gets a short
+					// error; the stack is for whoever reads our log.
+					g.log.Error("generate panicked", "table", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+					done <- result{err: fmt.Errorf("%s: internal error: %v", name, p)}
 				}
 			}()
 			rows, err := fn(ctx, req)

@@ -1,9 +1,9 @@
 package table
 
 import (
+	"cmp"
 	"context"
-	"fmt"
-	"io"
+	"log/slog"
 	"net/netip"
 	"os/user"
 	"sort"
@@ -21,7 +21,7 @@ type portsTable struct {
 	state func() State
 	snap  *snapshot
 	src   sockets.Source
-	warn  io.Writer // where partial failures are reported; the rows still go out
+	log   *slog.Logger // where partial failures are reported; the rows still go out
 	rpc   *rpcCache
 }
 
@@ -39,7 +39,7 @@ type match struct {
 // process descriptors to those processes. The result is a superset of what
 // the WHERE clause asks; SQLite filters it again.
 func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
-	f := parsePortsFilter(req.Context)
+	f := parsePortsFilter(req)
 	if f.empty() {
 		return nil, nil
 	}
@@ -49,7 +49,7 @@ func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
 		return nil, err
 	}
 	if v.err != nil {
-		fmt.Fprintf(t.warn, "legacy_ports: some sockets could not be read: %v\n", v.err)
+		t.log.Warn("some sockets could not be read", "table", LegacyPorts, "error", v.err)
 	}
 
 	var matches []match
@@ -142,38 +142,38 @@ func (t *portsTable) row(ctx context.Context, reg *registry.Registry, m match, o
 		ProcessName: p.Name, ProcessPath: p.Path, Username: username,
 	}
 	if registry.MayBeRPC(obs) {
-		obs.RPCPrograms = t.rpc.programs(ctx, t.warn)[rpcbind.Key{Port: m.port, Protocol: s.Protocol}]
+		obs.RPCPrograms = t.rpc.programs(ctx, t.log)[rpcbind.Key{Port: m.port, Protocol: s.Protocol}]
 	}
 	verdict, reason := reg.Judge(m.entry, obs)
 	r := Row{
-		ColPID:           strconv.FormatInt(int64(o.PID), 10),
-		ColProcessName:   p.Name,
-		ColProcessPath:   p.Path,
-		ColCmdline:       p.Cmdline,
-		ColUID:           strconv.FormatInt(uid, 10),
-		ColUsername:      username,
-		ColFD:            strconv.FormatInt(o.FD, 10),
-		ColSocket:        "-1",
-		ColFamily:        strconv.Itoa(int(s.Family)),
-		ColProtocol:      strconv.Itoa(int(s.Protocol)),
-		ColTransport:     registry.TransportName(s.Protocol),
-		ColLocalAddress:  s.Local.Addr().String(),
-		ColLocalPort:     strconv.Itoa(int(s.Local.Port())),
-		ColRemoteAddress: s.Remote.Addr().String(),
-		ColRemotePort:    strconv.Itoa(int(s.Remote.Port())),
-		ColState:         s.State,
-		ColPort:          strconv.Itoa(int(m.port)),
-		ColDirection:     m.direction,
-		ColExposure:      exposure(s.Local.Addr()),
-		ColNetNamespace:  "",
-		ColVerdict:       string(verdict),
-		ColReason:        reason,
+		ColPID:           IntValue(o.PID),
+		ColProcessName:   TextValue(p.Name),
+		ColProcessPath:   TextValue(p.Path),
+		ColCmdline:       TextValue(p.Cmdline),
+		ColUID:           IntValue(uid),
+		ColUsername:      TextValue(username),
+		ColFD:            IntValue(o.FD),
+		ColSocket:        IntValue(-1),
+		ColFamily:        IntValue(s.Family),
+		ColProtocol:      IntValue(s.Protocol),
+		ColTransport:     TextValue(registry.TransportName(s.Protocol)),
+		ColLocalAddress:  TextValue(s.Local.Addr().String()),
+		ColLocalPort:     IntValue(s.Local.Port()),
+		ColRemoteAddress: TextValue(s.Remote.Addr().String()),
+		ColRemotePort:    IntValue(s.Remote.Port()),
+		ColState:         TextValue(s.State),
+		ColPort:          IntValue(m.port),
+		ColDirection:     TextValue(m.direction),
+		ColExposure:      TextValue(exposure(s.Local.Addr())),
+		ColNetNamespace:  TextValue(""),
+		ColVerdict:       TextValue(string(verdict)),
+		ColReason:        TextValue(reason),
 	}
 	if s.Inode != 0 {
-		r[ColSocket] = strconv.FormatUint(s.Inode, 10)
+		r[ColSocket] = IntValue(s.Inode)
 	}
 	if s.NetNS != 0 {
-		r[ColNetNamespace] = strconv.FormatUint(s.NetNS, 10)
+		r[ColNetNamespace] = TextValue(strconv.FormatUint(s.NetNS, 10))
 	}
 	putEntry(r, m.entry)
 	return r
@@ -181,16 +181,16 @@ func (t *portsTable) row(ctx context.Context, reg *registry.Registry, m match, o
 
 // putEntry fills the columns that describe a registry entry.
 func putEntry(r Row, e *registry.Entry) {
-	r[ColService] = e.Service
-	r[ColDescription] = e.Description
-	r[ColCategory] = string(e.Category)
-	r[ColRetired] = ""
+	r[ColService] = TextValue(e.Service)
+	r[ColDescription] = TextValue(e.Description)
+	r[ColCategory] = TextValue(string(e.Category))
+	r[ColRetired] = Value{} // NULL: the year is unknown
 	if e.Retired != 0 {
-		r[ColRetired] = strconv.Itoa(e.Retired)
+		r[ColRetired] = IntValue(e.Retired)
 	}
-	r[ColReplacedBy] = e.ReplacedBy
-	r[ColConfidence] = string(e.Confidence)
-	r[ColReference] = strings.Join(e.References, "; ")
+	r[ColReplacedBy] = TextValue(e.ReplacedBy)
+	r[ColConfidence] = TextValue(string(e.Confidence))
+	r[ColReference] = TextValue(strings.Join(e.References, "; "))
 }
 
 func exposure(a netip.Addr) string {
@@ -249,22 +249,26 @@ func (c *processCache) username(uid int64) string {
 	return name
 }
 
-// sortRows orders rows by the given integer-valued and text columns, so that
-// output is stable for people and golden files.
+// sortRows orders rows by the given columns, integers by value and text as
+// bytes, so that output is stable for people and golden files.
 func sortRows(rows []Row, keys ...string) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		for _, k := range keys {
-			a, b := rows[i][k], rows[j][k]
-			if a == b {
-				continue
+			if c := compareValues(rows[i][k], rows[j][k]); c != 0 {
+				return c < 0
 			}
-			x, errA := strconv.ParseInt(a, 10, 64)
-			y, errB := strconv.ParseInt(b, 10, 64)
-			if errA == nil && errB == nil {
-				return x < y
-			}
-			return a < b
 		}
 		return false
 	})
+}
+
+// compareValues orders NULL first, then integers, then text.
+func compareValues(a, b Value) int {
+	if a.kind != b.kind {
+		return cmp.Compare(a.kind, b.kind)
+	}
+	if a.kind == Int {
+		return cmp.Compare(a.n, b.n)
+	}
+	return strings.Compare(a.s, b.s)
 }

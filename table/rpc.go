@@ -3,8 +3,7 @@ package table
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -25,7 +24,7 @@ type rpcCache struct {
 
 // programs returns the RPC programs per port; empty when rpcbind is not
 // running or cannot be asked, which leaves the verdict to the process name.
-func (c *rpcCache) programs(ctx context.Context, warn io.Writer) map[rpcbind.Key][]string {
+func (c *rpcCache) programs(ctx context.Context, log *slog.Logger) map[rpcbind.Key][]string {
 	if c.ask == nil {
 		return nil
 	}
@@ -36,7 +35,7 @@ func (c *rpcCache) programs(ctx context.Context, warn io.Writer) map[rpcbind.Key
 	}
 	ports, err := c.ask(ctx)
 	if err != nil && !errors.Is(err, rpcbind.ErrNotListening) {
-		fmt.Fprintf(warn, "legacy_ports: asking rpcbind: %v\n", err)
+		log.Warn("asking rpcbind", "table", LegacyPorts, "error", err)
 	}
 	c.taken, c.ports = c.now(), ports
 	return ports

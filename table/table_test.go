@@ -3,11 +3,10 @@ package table
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"flag"
+	"log/slog"
+	"maps"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,16 +14,13 @@ import (
 	"testing"
 	"time"
 
-	genosquery "github.com/osquery/osquery-go/gen/osquery"
-	osqtable "github.com/osquery/osquery-go/plugin/table"
-
+	"github.com/legacy-ports/legacy-ports/internal/golden"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 	"github.com/legacy-ports/legacy-ports/table/sockets/sockettest"
+	"github.com/legacy-ports/legacy-ports/table/tabletest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const testRegistry = `
 updated: 2026-01-02
@@ -69,15 +65,7 @@ entries:
 
 func testReg(t *testing.T) *registry.Registry {
 	t.Helper()
-	f, err := registry.Parse("test.yml", []byte(testRegistry))
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := registry.Load(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reg
+	return tabletest.Registry(t, testRegistry)
 }
 
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
@@ -133,6 +121,15 @@ func fakeHost() *sockettest.Static {
 	}
 }
 
+// texts is rows as osquery's strings, for comparisons and golden files.
+func texts(rows []Row) []map[string]string {
+	out := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Text()
+	}
+	return out
+}
+
 // clock is a settable time source for the snapshot.
 type clock struct {
 	mu  sync.Mutex
@@ -174,44 +171,22 @@ func def(t *testing.T, o Options, name string) Definition {
 	return Definition{}
 }
 
-// golden compares got, as indented JSON, with testdata/name.
-func golden(t *testing.T, name string, got any) {
-	t.Helper()
-	data, err := json.MarshalIndent(got, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data = append(data, '\n')
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./table/ -update to create it)", err)
-	}
-	if !bytes.Equal(data, want) {
-		t.Errorf("%s differs from the golden file; got:\n%s", path, data)
-	}
-}
-
 func TestLegacyPortsGolden(t *testing.T) {
 	o, _ := testOptions(t, fakeHost())
 	rows, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "legacy_ports.golden.json", rows)
+	golden.JSON(t, filepath.Join("testdata", "legacy_ports.golden.json"), texts(rows))
 }
 
 func TestLegacyPortsCases(t *testing.T) {
 	o, _ := testOptions(t, fakeHost())
-	rows, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{})
+	typed, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := texts(typed)
 	type key struct{ socket, pid, direction, verdict string }
 	var got []key
 	for _, r := range rows {
@@ -244,30 +219,27 @@ func TestLegacyPortsCases(t *testing.T) {
 	}
 }
 
-// eq builds a query context the way osquery sends it: an IN list on an
-// optimized column is several EQUALS on that column.
-func ctxOf(cons ...any) osqtable.QueryContext {
-	qc := osqtable.QueryContext{Constraints: map[string]osqtable.ConstraintList{}}
+// ctxOf builds a request the way osquery sends one: an IN list on an
+// optimized column is several Equals on that column.
+func ctxOf(cons ...any) Request {
+	var r Request
 	for i := 0; i+2 < len(cons); i += 3 {
-		col, op, expr := cons[i].(string), cons[i+1].(osqtable.Operator), cons[i+2].(string)
-		l := qc.Constraints[col]
-		l.Constraints = append(l.Constraints, osqtable.Constraint{Operator: op, Expression: expr})
-		qc.Constraints[col] = l
+		r.Add(cons[i].(string), cons[i+1].(Operator), cons[i+2].(string))
 	}
-	return qc
+	return r
 }
 
 const (
-	opEq   = osqtable.OperatorEquals
-	opGt   = osqtable.Operator(osqtable.OperatorGreaterThan)
-	opLike = osqtable.Operator(osqtable.OperatorLike)
+	opEq   = Equals
+	opGt   = GreaterThan
+	opLike = Like
 )
 
 func TestConstraints(t *testing.T) {
 	all := 7
 	tests := []struct {
 		name       string
-		qc         osqtable.QueryContext
+		qc         Request
 		wantRows   int
 		wantCol    string // every row has this column ...
 		wantVal    []string
@@ -298,10 +270,11 @@ func TestConstraints(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := fakeHost()
 			o, _ := testOptions(t, src)
-			rows, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{Context: tt.qc})
+			typed, err := def(t, o, LegacyPorts).Generate(t.Context(), tt.qc)
 			if err != nil {
 				t.Fatal(err)
 			}
+			rows := texts(typed)
 			if len(rows) != tt.wantRows {
 				t.Errorf("got %d rows, want %d: %v", len(rows), tt.wantRows, rows)
 			}
@@ -356,6 +329,11 @@ func TestRowsMatchColumns(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("row keys %v\n   columns %v", got, want)
 				}
+				for _, c := range d.Columns {
+					if k := r[c.Name].Kind(); k != Null && (k == Str) != (c.Type == Text) {
+						t.Errorf("column %s (%s) holds a value of kind %d: %v", c.Name, c.Type, k, r[c.Name])
+					}
+				}
 			}
 		})
 	}
@@ -363,10 +341,11 @@ func TestRowsMatchColumns(t *testing.T) {
 
 func TestRegistryAndInfoTables(t *testing.T) {
 	o, _ := testOptions(t, fakeHost())
-	rows, err := def(t, o, PortRegistry).Generate(t.Context(), Request{})
+	typed, err := def(t, o, PortRegistry).Generate(t.Context(), Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := texts(typed)
 	// telnet tcp, 609 tcp+udp, 611 tcp+udp, 5190 tcp: one row per pair
 	if len(rows) != 6 {
 		t.Fatalf("got %d registry rows, want 6", len(rows))
@@ -379,23 +358,53 @@ func TestRegistryAndInfoTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Row{ColVersion: "1.2.3", ColRegistryEntries: "4", ColRegistryDate: "2026-01-02", ColCustomRegistry: "none",
+	want := map[string]string{ColVersion: "1.2.3", ColRegistryEntries: "4", ColRegistryDate: "2026-01-02", ColCustomRegistry: "none",
 		ColErrors: "", ColNamespacesSupported: "1", ColPIDAttribution: "full"}
-	if len(info) != 1 || !mapsEqual(info[0], want) {
+	if len(info) != 1 || !maps.Equal(info[0].Text(), want) {
 		t.Errorf("info: got %v, want %v", info, want)
 	}
 }
 
-func mapsEqual(a, b Row) bool {
-	if len(a) != len(b) {
-		return false
+func TestRegistryConstraints(t *testing.T) {
+	o, _ := testOptions(t, fakeHost())
+	gen := def(t, o, PortRegistry).Generate
+	all, err := gen(t.Context(), Request{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
+	tests := []struct {
+		name  string
+		req   Request
+		ports []int64 // the ports of the rows, in order
+	}{
+		{"none", Request{}, []int64{23, 609, 609, 611, 611, 5190}},
+		{"port", ctxOf("port", opEq, "611"), []int64{611, 611}},
+		{"port list, in port order", ctxOf("port", opEq, "5190", "port", opEq, "23"), []int64{23, 5190}},
+		{"port as written by a user", ctxOf("port", opEq, " 0611.0"), []int64{611, 611}},
+		{"port not in the registry", ctxOf("port", opEq, "610"), nil},
+		{"not a port", ctxOf("port", opEq, "abc"), nil},
+		{"greater than is left to SQLite", ctxOf("port", opGt, "5000"), []int64{23, 609, 609, 611, 611, 5190}},
 	}
-	return true
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rows, err := gen(t.Context(), tt.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ports []int64
+			for _, r := range rows {
+				n, _ := r[ColPort].Int()
+				ports = append(ports, n)
+				// A narrowed row is the row of the whole table.
+				if !slices.ContainsFunc(all, func(a Row) bool { return maps.Equal(a, r) }) {
+					t.Errorf("row %v is not one of the table's", r)
+				}
+			}
+			if !slices.Equal(ports, tt.ports) {
+				t.Errorf("ports %v, want %v", ports, tt.ports)
+			}
+		})
+	}
 }
 
 func TestColsUsedSkipsProcessDetails(t *testing.T) {
@@ -418,7 +427,7 @@ func TestSnapshotServesRepeatedCalls(t *testing.T) {
 	o, clk := testOptions(t, src)
 	gen := def(t, o, LegacyPorts).Generate
 	for _, port := range []string{"609", "611", "5190"} {
-		if _, err := gen(t.Context(), Request{Context: ctxOf("port", opEq, port)}); err != nil {
+		if _, err := gen(t.Context(), ctxOf("port", opEq, port)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -439,7 +448,7 @@ func TestPartialSourceErrorKeepsRows(t *testing.T) {
 	src.Err = errors.New("namespace 4026532999: permission denied")
 	o, _ := testOptions(t, src)
 	var warn bytes.Buffer
-	o.Warnings = &warn
+	o.Log = slog.New(slog.NewTextHandler(&warn, nil))
 	rows, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{})
 	if err != nil || len(rows) != 7 {
 		t.Fatalf("got %d rows, err %v; want every readable row and no error", len(rows), err)
@@ -478,9 +487,18 @@ func TestGuard(t *testing.T) {
 		src := fakeHost()
 		src.Panics = true
 		o, _ := testOptions(t, src)
+		var log bytes.Buffer
+		o.Log = slog.New(slog.NewTextHandler(&log, nil))
 		_, err := def(t, o, LegacyPorts).Generate(t.Context(), Request{})
 		if err == nil || !strings.Contains(err.Error(), "internal error") {
 			t.Fatalf("got %v, want an internal error", err)
+		}
+		// The caller gets one short line; the stack goes to the log.
+		if strings.Contains(err.Error(), "\n") || strings.Contains(err.Error(), "goroutine") {
+			t.Errorf("the error carries the stack: %q", err)
+		}
+		if !strings.Contains(log.String(), "sockettest.(*Static).Sockets") {
+			t.Errorf("the stack is not in the log: %q", log.String())
 		}
 	})
 	t.Run("deadline", func(t *testing.T) {
@@ -519,77 +537,6 @@ func TestGuard(t *testing.T) {
 	})
 }
 
-func TestPluginBoundary(t *testing.T) {
-	src := fakeHost()
-	o, _ := testOptions(t, src)
-	var ports *plugin
-	for _, p := range Plugins(o) {
-		if p.Name() == LegacyPorts {
-			ports = p.(*plugin)
-		}
-	}
-	if ports == nil {
-		t.Fatal("no legacy_ports plugin")
-	}
-	t.Run("generate with osquery's context JSON", func(t *testing.T) {
-		resp := ports.Call(t.Context(), genosquery.ExtensionPluginRequest{
-			"action":  "generate",
-			"context": `{"constraints":[{"name":"port","list":[{"op":2,"expr":"611"}],"affinity":"INTEGER"},{"name":"pid","list":[],"affinity":"INTEGER"}],"colsUsed":["port","verdict"],"colsUsedBitset":1}`,
-		})
-		if resp.Status.Code != 0 || len(resp.Response) != 2 {
-			t.Fatalf("status %v, %d rows", resp.Status, len(resp.Response))
-		}
-		for _, r := range resp.Response {
-			if r["port"] != "611" {
-				t.Errorf("row with port %s", r["port"])
-			}
-		}
-	})
-	t.Run("colsUsed reaches the generator", func(t *testing.T) {
-		before := src.ProcessCalls()
-		resp := ports.Call(t.Context(), genosquery.ExtensionPluginRequest{
-			"action": "generate", "context": `{"constraints":[],"colsUsed":["port"]}`,
-		})
-		if resp.Status.Code != 0 || src.ProcessCalls() != before {
-			t.Errorf("status %v; process details read %d times", resp.Status, src.ProcessCalls()-before)
-		}
-	})
-	t.Run("malformed context", func(t *testing.T) {
-		resp := ports.Call(t.Context(), genosquery.ExtensionPluginRequest{"action": "generate", "context": `{"constraints":`})
-		if resp.Status.Code != 1 || !strings.Contains(resp.Status.Message, "context JSON") {
-			t.Errorf("got %v", resp.Status)
-		}
-	})
-	t.Run("generate error is status 1", func(t *testing.T) {
-		bad := fakeHost()
-		bad.Panics = true
-		bo, _ := testOptions(t, bad)
-		p := newPlugin(def(t, bo, LegacyPorts))
-		resp := p.Call(t.Context(), genosquery.ExtensionPluginRequest{"action": "generate", "context": `{}`})
-		if resp.Status.Code != 1 || !strings.Contains(resp.Status.Message, "error generating table") {
-			t.Errorf("got %v", resp.Status)
-		}
-	})
-	t.Run("column routes carry the index and optimized bits", func(t *testing.T) {
-		resp := ports.Call(t.Context(), genosquery.ExtensionPluginRequest{"action": "columns"})
-		indexed := map[string]bool{"pid": true, "protocol": true, "local_port": true, "remote_port": true, "port": true, "direction": true}
-		for _, r := range resp.Response {
-			want := "0"
-			if indexed[r["name"]] {
-				want = "9" // INDEX | OPTIMIZED
-			}
-			if r["op"] != want {
-				t.Errorf("column %s: op %s, want %s", r["name"], r["op"], want)
-			}
-		}
-	})
-}
-
-func TestSpecsGolden(t *testing.T) {
-	o, _ := testOptions(t, fakeHost())
-	golden(t, "spec.golden.json", Specs(o))
-}
-
 func TestRPCBindDecidesForKernelSockets(t *testing.T) {
 	src := fakeHost()
 	// lockd in the kernel: a UDP socket on 609 that no process holds
@@ -602,11 +549,11 @@ func TestRPCBindDecidesForKernelSockets(t *testing.T) {
 	}
 	gen := def(t, o, LegacyPorts).Generate
 	for range 2 {
-		rows, err := gen(t.Context(), Request{Context: ctxOf("port", opEq, "609")})
+		typed, err := gen(t.Context(), ctxOf("port", opEq, "609"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, r := range rows {
+		for _, r := range texts(typed) {
 			want := "ghost" // ghostd's TCP listener: rpcbind maps only 609/udp
 			if r[ColSocket] == "109" {
 				want = "rpc-dynamic"
@@ -619,7 +566,7 @@ func TestRPCBindDecidesForKernelSockets(t *testing.T) {
 	if asked != 1 {
 		t.Errorf("rpcbind asked %d times within one snapshot, want 1", asked)
 	}
-	if _, err := gen(t.Context(), Request{Context: ctxOf("direction", opEq, "outbound")}); err != nil || asked != 1 {
+	if _, err := gen(t.Context(), ctxOf("direction", opEq, "outbound")); err != nil || asked != 1 {
 		t.Errorf("an outbound-only query asked rpcbind (%d) or failed: %v", asked, err)
 	}
 }

@@ -1,6 +1,13 @@
-// Package table defines legacy-ports' three tables once, for both front
-// ends: the osquery extension (Plugins) and the SQLite virtual tables of the
-// command-line tool (Definitions).
+// Package table defines legacy-ports' tables once, in the project's own
+// types, for every front end: the osquery extension (table/osqplugin) and the
+// SQLite virtual tables of the command-line tool (table/vtab) are adapters
+// over Definitions, and neither is known here.
+//
+// A table is a Definition: a name, its columns and a generate function that
+// turns a Request (the constraints per column, with their operators, and the
+// columns used) into typed rows. To add one, write its columns and a
+// constructor, and list the constructor in tables below; the guard, both
+// adapters, --spec and the README's column tables pick it up.
 //
 // legacy_ports pushes down equality and IN constraints on pid, protocol,
 // local_port, remote_port, port and direction; every other constraint, and
@@ -11,8 +18,10 @@ package table
 
 import (
 	"context"
-	"io"
-	"strconv"
+	"log/slog"
+	"maps"
+	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,10 +29,6 @@ import (
 	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 )
-
-// Row is one row: column name to value, every value a string as osquery
-// wants it. An empty value in an INTEGER column is NULL.
-type Row = map[string]string
 
 // State is the registry in force and what is known of its configuration. It
 // may change between calls, when the admin's file is edited.
@@ -38,8 +43,9 @@ type Options struct {
 	Source  sockets.Source
 	State   func() State
 	Version string
-	// Warnings receives partial failures that do not fail a query.
-	Warnings io.Writer
+	// Log receives partial failures that do not fail a query, and the stack
+	// of a generate call that panicked; nil discards them.
+	Log *slog.Logger
 	// Timeout bounds each generate call; osquery's own limit is 300 s.
 	Timeout time.Duration
 	// MaxConcurrent caps generate calls running at once.
@@ -61,7 +67,7 @@ const (
 	DefaultSnapshotTTL   = time.Second
 )
 
-// Definition is one table: its name, columns and guarded generate function.
+// Definition is one table: its name, columns and generate function.
 type Definition struct {
 	Name        string
 	Description string
@@ -70,9 +76,18 @@ type Definition struct {
 	Generate    func(context.Context, Request) ([]Row, error)
 }
 
-// Definitions returns the three tables. Each generate call is guarded: it
-// runs under Options.Timeout, a panic becomes an error, and at most
-// Options.MaxConcurrent run at once.
+// tables lists the constructors of every table, in the order the front ends
+// show them. A constructor returns its table's Definition with an unguarded
+// Generate; Definitions adds the guard.
+var tables = []func(*Options) Definition{
+	legacyPortsTable,
+	portRegistryTable,
+	infoTable,
+}
+
+// Definitions returns the tables. Each generate call is guarded: it runs
+// under Options.Timeout, a panic becomes an error (its stack goes to
+// Options.Log), and at most Options.MaxConcurrent run at once.
 func Definitions(o Options) []Definition {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -86,74 +101,115 @@ func Definitions(o Options) []Definition {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Warnings == nil {
-		o.Warnings = io.Discard
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
 	}
-	g := newGuard(o.Timeout, o.MaxConcurrent)
-	ports := &portsTable{state: o.State, snap: newSnapshot(o.Source, o.SnapshotTTL, o.Now), src: o.Source, warn: o.Warnings,
+	g := newGuard(o.Timeout, o.MaxConcurrent, o.Log)
+	defs := make([]Definition, len(tables))
+	for i, newTable := range tables {
+		d := newTable(&o)
+		d.Generate = g.wrap(d.Name, d.Generate)
+		defs[i] = d
+	}
+	return defs
+}
+
+// Schemas returns the tables' names, descriptions, columns and examples,
+// without generate functions: what --spec and the documentation need,
+// built without touching the host.
+func Schemas() []Definition {
+	defs := make([]Definition, len(tables))
+	for i, newTable := range tables {
+		defs[i] = newTable(&Options{})
+		defs[i].Generate = nil
+	}
+	return defs
+}
+
+func legacyPortsTable(o *Options) Definition {
+	ports := &portsTable{state: o.State, snap: newSnapshot(o.Source, o.SnapshotTTL, o.Now), src: o.Source, log: o.Log,
 		rpc: &rpcCache{ask: o.RPCPrograms, ttl: o.SnapshotTTL, now: o.Now}}
-	return []Definition{
-		{
-			Name:        LegacyPorts,
-			Description: "Live TCP and UDP sockets on obsolete (ghost) ports, with the process behind each and a verdict.",
-			Columns:     legacyPortsColumns,
-			Examples: []string{
-				"SELECT pid, process_name, local_address, port, transport, service, verdict, reason FROM legacy_ports;",
-				"SELECT * FROM legacy_ports WHERE direction = 'listen' AND verdict = 'ghost';",
-			},
-			Generate: g.wrap(LegacyPorts, ports.generate),
+	return Definition{
+		Name:        LegacyPorts,
+		Description: "Live TCP and UDP sockets on obsolete (ghost) ports, with the process behind each and a verdict.",
+		Columns:     legacyPortsColumns,
+		Examples: []string{
+			"SELECT pid, process_name, local_address, port, transport, service, verdict, reason FROM legacy_ports;",
+			"SELECT * FROM legacy_ports WHERE direction = 'listen' AND verdict = 'ghost';",
 		},
-		{
-			Name:        PortRegistry,
-			Description: "The registry of obsolete ports in force: one row per port and transport.",
-			Columns:     portRegistryColumns,
-			Examples: []string{
-				"SELECT lp.pid, lp.port, r.service FROM listening_ports lp JOIN legacy_port_registry r ON lp.port = r.port AND lp.protocol = r.protocol;",
-			},
-			Generate: g.wrap(PortRegistry, func(context.Context, Request) ([]Row, error) {
-				return registryRows(o.State().Registry), nil
-			}),
+		Generate: ports.generate,
+	}
+}
+
+func portRegistryTable(o *Options) Definition {
+	return Definition{
+		Name:        PortRegistry,
+		Description: "The registry of obsolete ports in force: one row per port and transport.",
+		Columns:     portRegistryColumns,
+		Examples: []string{
+			"SELECT lp.pid, lp.port, r.service FROM listening_ports lp JOIN legacy_port_registry r ON lp.port = r.port AND lp.protocol = r.protocol;",
 		},
-		{
-			Name:        LegacyPortInfo,
-			Description: "One row: version, registry state, configuration errors and what this host lets legacy-ports see.",
-			Columns:     infoColumns,
-			Examples:    []string{"SELECT version, registry_entries, errors FROM legacy_ports_info;"},
-			Generate: g.wrap(LegacyPortInfo, func(context.Context, Request) ([]Row, error) {
-				return []Row{infoRow(o.Version, o.State(), o.Source.Capabilities())}, nil
-			}),
+		Generate: func(_ context.Context, req Request) ([]Row, error) {
+			return registryRows(o.State().Registry, intSet[uint16](req, ColPort, 0, math.MaxUint16)), nil
 		},
 	}
 }
 
-func registryRows(reg *registry.Registry) []Row {
-	rows := make([]Row, 0, reg.Pairs())
-	reg.Each(func(port uint16, proto uint8, e *registry.Entry) {
+func infoTable(o *Options) Definition {
+	return Definition{
+		Name:        LegacyPortInfo,
+		Description: "One row: version, registry state, configuration errors and what this host lets legacy-ports see.",
+		Columns:     infoColumns,
+		Examples:    []string{"SELECT version, registry_entries, errors FROM legacy_ports_info;"},
+		Generate: func(context.Context, Request) ([]Row, error) {
+			return []Row{infoRow(o.Version, o.State(), o.Source.Capabilities())}, nil
+		},
+	}
+}
+
+// registryRows returns the registry's rows, in port order, TCP before UDP;
+// only those of ports when the query names some (registry show 609 builds
+// two rows, not eight hundred).
+func registryRows(reg *registry.Registry, ports valueSet[uint16]) []Row {
+	var rows []Row
+	add := func(port uint16, proto uint8, e *registry.Entry) {
 		r := Row{
-			ColPort:      strconv.Itoa(int(port)),
-			ColTransport: registry.TransportName(proto),
-			ColProtocol:  strconv.Itoa(int(proto)),
-			ColNote:      e.Note,
-			ColSource:    e.Source,
+			ColPort:      IntValue(port),
+			ColTransport: TextValue(registry.TransportName(proto)),
+			ColProtocol:  IntValue(proto),
+			ColNote:      TextValue(e.Note),
+			ColSource:    TextValue(e.Source),
 		}
 		putEntry(r, e)
 		rows = append(rows, r)
-	})
+	}
+	if ports == nil {
+		rows = make([]Row, 0, reg.Pairs())
+		reg.Each(add)
+		return rows
+	}
+	for _, port := range slices.Sorted(maps.Keys(ports)) {
+		for _, proto := range []uint8{registry.TCP, registry.UDP} {
+			if e, ok := reg.Lookup(port, proto); ok {
+				add(port, proto, e)
+			}
+		}
+	}
 	return rows
 }
 
 func infoRow(version string, st State, caps sockets.Capabilities) Row {
-	ns := "0"
+	ns := 0
 	if caps.Namespaces {
-		ns = "1"
+		ns = 1
 	}
 	return Row{
-		ColVersion:             version,
-		ColRegistryEntries:     strconv.Itoa(st.Registry.Len()),
-		ColRegistryDate:        st.Registry.Date(),
-		ColCustomRegistry:      st.Custom,
-		ColErrors:              strings.Join(st.Errors, "; "),
-		ColNamespacesSupported: ns,
-		ColPIDAttribution:      string(caps.Attribution),
+		ColVersion:             TextValue(version),
+		ColRegistryEntries:     IntValue(st.Registry.Len()),
+		ColRegistryDate:        TextValue(st.Registry.Date()),
+		ColCustomRegistry:      TextValue(st.Custom),
+		ColErrors:              TextValue(strings.Join(st.Errors, "; ")),
+		ColNamespacesSupported: IntValue(ns),
+		ColPIDAttribution:      TextValue(string(caps.Attribution)),
 	}
 }

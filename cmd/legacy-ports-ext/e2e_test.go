@@ -157,8 +157,7 @@ func TestRegistration(t *testing.T) {
 	}
 	tables := reg.Registry["table"]
 	// The routes must say exactly what the table definitions declare.
-	opts := table.Options{State: func() table.State { return table.State{} }}
-	defs := table.Definitions(opts)
+	defs := table.Schemas()
 	if len(tables) != len(defs) {
 		t.Fatalf("registered tables %v, want %d", keys(tables), len(defs))
 	}
@@ -207,40 +206,6 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// osqueryContext builds a generate context as osquery serialises it: every
-// column listed, with an empty list when unconstrained.
-func osqueryContext(cols []table.Column, constraints map[string][]string, used []string) string {
-	type item struct {
-		Op   int    `json:"op"`
-		Expr string `json:"expr"`
-	}
-	type list struct {
-		Name     string `json:"name"`
-		List     []item `json:"list"`
-		Affinity string `json:"affinity"`
-	}
-	var ctx struct {
-		Constraints []list   `json:"constraints"`
-		ColsUsed    []string `json:"colsUsed"`
-		Bitset      int      `json:"colsUsedBitset"`
-	}
-	for i, c := range cols {
-		l := list{Name: c.Name, List: []item{}, Affinity: string(c.Type)}
-		for _, v := range constraints[c.Name] {
-			l.List = append(l.List, item{Op: 2, Expr: v})
-		}
-		ctx.Constraints = append(ctx.Constraints, l)
-		for _, u := range used {
-			if u == c.Name {
-				ctx.Bitset |= 1 << i
-			}
-		}
-	}
-	ctx.ColsUsed = used
-	b, _ := json.Marshal(ctx)
-	return string(b)
-}
-
 // ghostListener listens on a loopback TCP port of the built-in registry,
 // which needs root for ports below 1024.
 func ghostListener(t *testing.T) (port int, ln net.Listener) {
@@ -276,15 +241,21 @@ func TestGenerateOverThrift(t *testing.T) {
 	}
 	defer closeClient()
 	var cols []table.Column
-	for _, d := range table.Definitions(table.Options{}) {
+	for _, d := range table.Schemas() {
 		if d.Name == table.LegacyPorts {
 			cols = d.Columns
 		}
 	}
 	call := func(constraints map[string][]string, used []string) []map[string]string {
 		t.Helper()
+		req := table.Request{ColsUsed: used}
+		for col, exprs := range constraints {
+			for _, e := range exprs {
+				req.Add(col, table.Equals, e)
+			}
+		}
 		resp, err := client.Call(t.Context(), "table", "legacy_ports", genosquery.ExtensionPluginRequest{
-			"action": "generate", "context": osqueryContext(cols, constraints, used),
+			"action": "generate", "context": osqtest.Context(cols, req),
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strconv"
@@ -20,8 +21,10 @@ import (
 	genosquery "github.com/osquery/osquery-go/gen/osquery"
 
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/logging"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
 	"github.com/legacy-ports/legacy-ports/table"
+	"github.com/legacy-ports/legacy-ports/table/osqplugin"
 )
 
 // extensionName is what osquery_extensions, --extensions_require and Fleet's
@@ -74,10 +77,10 @@ func (s seconds) Set(v string) error {
 	return fmt.Errorf("%q is not a positive number of seconds", v)
 }
 
-// parseArgs reads the flags. A flag it does not know is reported on stderr
+// parseArgs reads the flags. A flag it does not know is logged as a warning
 // and skipped, with its value when the value is a separate argument: an
 // extension that exits on an unknown flag is respawned by osqueryd forever.
-func parseArgs(args []string, stderr io.Writer) (config, error) {
+func parseArgs(args []string, log *slog.Logger) (config, error) {
 	c := config{timeout: 3 * time.Second, interval: 3 * time.Second}
 	fs := flag.NewFlagSet("legacy_ports.ext", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -113,13 +116,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 			i++
 			skipped += " " + args[i]
 		}
-		fmt.Fprintf(stderr, "legacy_ports: ignoring unknown flag %s\n", skipped)
+		log.Warn("ignoring unknown flag " + skipped)
 	}
 	if err := fs.Parse(known); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "legacy_ports: ignoring arguments %q\n", fs.Args())
+		log.Warn(fmt.Sprintf("ignoring arguments %q", fs.Args()))
 	}
 	if c.socket == "" && !c.spec && !c.version {
 		return c, errors.New("--socket is required: osquery passes it when it starts the extension")
@@ -136,7 +139,10 @@ func isBool(f *flag.Flag) bool {
 // to stop, or a signal did; 1: osquery went away or forgot us, so that
 // osqueryd starts us again; 2: a bad command line.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	c, err := parseArgs(args, stderr)
+	level := new(slog.LevelVar)
+	level.Set(slog.LevelWarn)
+	log := logging.New(stderr, level)
+	c, err := parseArgs(args, log)
 	if errors.Is(err, flag.ErrHelp) {
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -145,29 +151,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "legacy_ports: %v\n\n%s", err, usage)
 		return 2
 	}
-	if c.version {
+	if c.verbose {
+		level.Set(slog.LevelInfo)
+	}
+	switch {
+	case c.version:
 		fmt.Fprintf(stdout, "legacy_ports.ext %s (%s)\n", buildinfo.Version, buildinfo.Commit)
+		return 0
+	case c.spec:
+		// The schema alone: no registry, no socket source.
+		out, _ := json.MarshalIndent(osqplugin.Specs(table.Schemas()), "", "  ")
+		fmt.Fprintf(stdout, "%s\n", out)
 		return 0
 	}
 	opts, err := setup.Options(stderr, c.registry)
 	if err != nil {
-		fmt.Fprintf(stderr, "legacy_ports: %v\n", err)
+		log.Error(err.Error())
 		return 1
-	}
-	if c.spec {
-		out, _ := json.MarshalIndent(table.Specs(opts), "", "  ")
-		fmt.Fprintf(stdout, "%s\n", out)
-		return 0
-	}
-	logf := func(format string, a ...any) {
-		if c.verbose {
-			fmt.Fprintf(stderr, "legacy_ports: "+format+"\n", a...)
-		}
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, c, opts, logf); err != nil {
-		fmt.Fprintf(stderr, "legacy_ports: %v\n", err)
+	if err := serve(ctx, c, opts, log); err != nil {
+		log.Error(err.Error())
 		return 1
 	}
 	return 0
@@ -179,7 +184,7 @@ func ioTimeout(c config) time.Duration { return max(c.timeout, 30*time.Second) }
 
 // serve registers the tables with osquery and serves them until osquery asks
 // us to stop (nil), ctx ends (nil), or osquery goes away or forgets us.
-func serve(ctx context.Context, c config, opts table.Options, logf func(string, ...any)) error {
+func serve(ctx context.Context, c config, opts table.Options, log *slog.Logger) error {
 	if err := waitForCore(ctx, c.socket, max(c.timeout, 5*time.Second)); err != nil {
 		return err
 	}
@@ -201,7 +206,7 @@ func serve(ctx context.Context, c config, opts table.Options, logf func(string, 
 	if err != nil {
 		return err
 	}
-	server.RegisterPlugin(table.Plugins(opts)...)
+	server.RegisterPlugin(osqplugin.Plugins(table.Definitions(opts))...)
 
 	ran := make(chan error, 1)
 	go func() { ran <- server.Run() }()
@@ -213,19 +218,19 @@ func serve(ctx context.Context, c config, opts table.Options, logf func(string, 
 			forgotten <- err
 		}
 	}()
-	logf("serving %s on %s", extensionName, c.socket)
+	log.Info("serving", "extension", extensionName, "socket", c.socket)
 
 	select {
 	case err = <-ran:
 	case err = <-forgotten:
 	case <-ctx.Done():
-		logf("signal received, shutting down")
+		log.Info("signal received, shutting down")
 	}
 	if shutdownErr := server.Shutdown(context.Background()); shutdownErr != nil {
-		logf("shutdown: %v", shutdownErr)
+		log.Info("shutdown", "error", shutdownErr)
 	}
 	if err == nil {
-		logf("osquery asked us to stop")
+		log.Info("osquery asked us to stop")
 	}
 	return err
 }

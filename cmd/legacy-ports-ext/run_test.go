@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/legacy-ports/legacy-ports/internal/logging"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -41,7 +44,7 @@ func TestParseArgs(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stderr bytes.Buffer
-			got, err := parseArgs(tt.args, &stderr)
+			got, err := parseArgs(tt.args, logging.New(&stderr, slog.LevelWarn))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -62,7 +65,7 @@ func TestParseArgs(t *testing.T) {
 }
 
 func TestHelp(t *testing.T) {
-	_, err := parseArgs([]string{"--help"}, &bytes.Buffer{})
+	_, err := parseArgs([]string{"--help"}, logging.New(&bytes.Buffer{}, slog.LevelWarn))
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("got %v", err)
 	}

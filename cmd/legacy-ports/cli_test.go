@@ -70,7 +70,9 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scan", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"registry"}, "usage"},
 		{[]string{"registry", "list", "--category", "dead"}, `unknown value "dead"`},
-		{[]string{"registry", "list", "--port", "http"}, `"http" is not a port number`},
+		{[]string{"registry", "list", "--port", "http"}, `--port: "http" is not a port number (want 0 to 65535)`},
+		{[]string{"registry", "list", "--port", "-1"}, `--port: "-1" is not a port number`},
+		{[]string{"registry", "list", "--port", "611.5"}, `--port: "611.5" is not a port number`},
 		{[]string{"registry", "show", "99999"}, `"99999" is not a port number`},
 		{[]string{"registry", "verify"}, "--iana FILE is required"},
 		{[]string{"registry", "verify", "--iana", "/nonexistent.csv"}, "/nonexistent.csv"},
@@ -104,6 +106,22 @@ func TestRegistryCommands(t *testing.T) {
 		if r[5] != "historic-rfc" {
 			t.Fatalf("--category historic-rfc listed %v", r)
 		}
+	}
+	// A port is a number, however it is written.
+	for _, port := range []string{"611", "0611", " 611"} {
+		code, stdout, _ = runCLI(t, "registry", "list", "--port", port, "--format", "csv")
+		recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
+		if code != exitClean || err != nil || len(recs) < 2 {
+			t.Fatalf("list --port %q: exit %d, %d records, %v", port, code, len(recs), err)
+		}
+		for _, r := range recs[1:] {
+			if r[0] != "611" {
+				t.Errorf("list --port %q listed %v", port, r)
+			}
+		}
+	}
+	if code, stdout, _ = runCLI(t, "registry", "show", "0611"); code != exitClean || !strings.Contains(stdout, "port = 611") {
+		t.Errorf("show 0611: exit %d\n%s", code, stdout)
 	}
 	code, stdout, _ = runCLI(t, "registry", "show", "625")
 	if code != exitClean || !strings.Contains(stdout, "dec-dlm") || strings.Contains(stdout, "apple-xsrvr-admin ") {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,6 +15,8 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/legacy-ports/legacy-ports/internal/logging"
+	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
@@ -45,10 +48,10 @@ func fakeTables(_ string, warn io.Writer) ([]table.Definition, error) {
 		Caps: sockets.Capabilities{Namespaces: true, Attribution: sockets.Full},
 	}
 	return table.Definitions(table.Options{
-		Source:   src,
-		State:    func() table.State { return table.State{Registry: reg, Custom: "none"} },
-		Version:  "9.9.9",
-		Warnings: warn,
+		Source:  src,
+		State:   func() table.State { return table.State{Registry: reg, Custom: "none"} },
+		Version: "9.9.9",
+		Log:     logging.New(warn, slog.LevelWarn),
 	}), nil
 }
 
@@ -59,7 +62,7 @@ func openFakeDB(t *testing.T) *vtab.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := vtab.Open(t.Context(), defs)
+	db, err := openDB(t.Context(), defs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +145,7 @@ func TestQueryRendersLikeScan(t *testing.T) {
 	for _, format := range render.Formats {
 		t.Run(format, func(t *testing.T) {
 			var want bytes.Buffer
-			if err := render.Write(&want, format, columnNames(defs[0].Columns), rows); err != nil {
+			if err := render.Write(&want, format, columnNames(defs[0].Columns), textRows(rows)); err != nil {
 				t.Fatal(err)
 			}
 			code, stdout, stderr := runQueryCLI(t, "", "--format", format, "SELECT * FROM legacy_ports")
@@ -167,84 +170,12 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
-// queryFiles are good files of every kind --file reads.
-var queryFiles = map[string]string{
-	"checks.sql": `-- how many ghosts
-SELECT count(*) AS ghosts FROM legacy_ports WHERE verdict = 'ghost';
-
-/* the extension; a comment; with semicolons */
-SELECT version FROM legacy_ports_info;
-`,
-	"pack.conf": `// osquery allows whole-line comments
-{
-  "discovery": ["SELECT 1 FROM osquery_extensions WHERE name = 'legacy_ports';"],
-  # and hash comments
-  "queries": {
-    "zz_first": {"query": "SELECT port FROM legacy_ports WHERE pid = 10;", "interval": "3600"},
-    "aa_second": {"query": "SELECT lp.port FROM listening_ports lp JOIN legacy_port_registry r USING (port) WHERE r.service = 'telnet';"}
-  }
-}
-`,
-	"osquery.conf": `{
-  "options": {"host_identifier": "hostname"},
-  "schedule": {"info": {"query": "SELECT version FROM legacy_ports_info;", "interval": 60}},
-  "decorators": {"load": ["SELECT 'x' AS d;"], "interval": {"3600": ["SELECT 'y' AS e;"]}},
-  "packs": {
-    "inline": {"queries": {"q": {"query": "SELECT 5 AS f;"}}},
-    "external": "pack.conf"
-  }
-}
-`,
-	"policies.yml": `# a plain list, as GitOps' path: files are
-- name: no ghosts
-  query: SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM legacy_ports WHERE verdict = 'ghost');
-  platform: linux
-- &multi
-  name: multi-line
-  query: |
-    SELECT port
-    FROM legacy_ports
-    WHERE direction = 'outbound';
-- *multi
-`,
-	"teams/team.yml": `name: Workstations
-policies:
-  - path: ../policies.yml
-  - name: loaded
-    query: SELECT 1 FROM osquery_extensions WHERE name = 'legacy_ports';
-queries:
-  - name: inventory
-    query: SELECT count(*) AS n FROM legacy_ports;
-    interval: 3600
-labels:
-agent_options:
-  path: ../agent.yml
-`,
-	"apply.yml": `# fleetctl apply -f
----
-apiVersion: v1
-kind: policy
-spec:
-  name: pol
-  query: SELECT 1 FROM legacy_ports_info WHERE errors = '';
----
-apiVersion: v1
-kind: query
-spec:
-  name: qry
-  query: SELECT service FROM legacy_ports WHERE port = 23;
----
-apiVersion: v1
-kind: enroll_secret
-spec:
-  secrets: []
-`,
-}
+// goodFiles holds good files of every kind --file reads, the readers' own
+// fixtures.
+var goodFiles = filepath.Join("..", "..", "internal", "queryfile", "testdata", "good")
 
 func TestQueryFiles(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, queryFiles)
-	p := func(name string) string { return filepath.Join(dir, name) }
+	p := func(name string) string { return filepath.Join(goodFiles, name) }
 	tests := []struct {
 		file     string
 		format   string
@@ -296,9 +227,7 @@ func TestQueryFiles(t *testing.T) {
 }
 
 func TestQueryFileJSON(t *testing.T) {
-	dir := t.TempDir()
-	writeFiles(t, dir, queryFiles)
-	code, stdout, stderr := runQueryCLI(t, "", "--file", filepath.Join(dir, "apply.yml"), "--format", "json")
+	code, stdout, stderr := runQueryCLI(t, "", "--file", filepath.Join(goodFiles, "apply.yml"), "--format", "json")
 	want := `[
 {"name": "pol", "rows": [
   {"1": "1"}
@@ -313,26 +242,17 @@ func TestQueryFileJSON(t *testing.T) {
 	}
 }
 
+// TestQueryFileErrors checks what the command makes of a file: every
+// statement that fails is reported, and nothing is printed. The readers'
+// own errors are tested in internal/queryfile.
 func TestQueryFileErrors(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"broken.sql":       "SELECT 1 AS fine;\n\nSELECT colour\nFROM legacy_ports;\nSELEC 2;\n",
-		"wrong_osq.yml":    "- name: bad column\n  query: SELECT colour FROM listening_ports;\n",
-		"unknown.yml":      "- name: typo\n  query: SELECT * FROM listening_portz;\n",
-		"syntax.conf":      "{\n  \"queries\": {\n    \"a\": {\"query\": \"SELECT 1\"},\n  }\n}\n",
-		"noquery.conf":     "{\"queries\": {\"a\": {\"interval\": 60}}}",
-		"notstring.conf":   "{\"queries\": {\"a\": {\"query\": 42}}}",
-		"discovery.conf":   "{\"discovery\": \"SELECT 1\"}",
-		"empty.conf":       "{\"queries\": {\"a\": {\"query\": \" ;\"}}}",
-		"nothing.conf":     "{\"options\": {}}",
-		"missingpack.conf": "{\"packs\": {\"p\": \"nowhere.conf\"}}",
-		"syntax.yml":       "- name: a\n  query: [unclosed\n",
-		"noquery.yml":      "- name: a\n  description: nothing to run\n",
-		"badpath.yml":      "policies:\n  - path: missing.yml\n",
-		"loop.yml":         "- path: loop.yml\n",
-		"scalar.yml":       "just text\n",
-		"nospec.yml":       "apiVersion: v1\nkind: policy\n",
-		"file.txt":         "SELECT 1",
+		"broken.sql":    "SELECT 1 AS fine;\n\nSELECT colour\nFROM legacy_ports;\nSELEC 2;\n",
+		"wrong_osq.yml": "- name: bad column\n  query: SELECT colour FROM listening_ports;\n",
+		"unknown.yml":   "- name: typo\n  query: SELECT * FROM listening_portz;\n",
+		"syntax.conf":   "{\n  \"queries\": {\n    \"a\": {\"query\": \"SELECT 1\"},\n  }\n}\n",
+		"nothing.conf":  "{\"options\": {}}",
 	}
 	writeFiles(t, dir, files)
 	p := func(name string) string { return filepath.Join(dir, name) }
@@ -344,19 +264,7 @@ func TestQueryFileErrors(t *testing.T) {
 		{"wrong_osq.yml", []string{p("wrong_osq.yml") + ":2: bad column: no such column: colour"}},
 		{"unknown.yml", []string{p("unknown.yml") + ":2: typo: no such table: listening_portz"}},
 		{"syntax.conf", []string{p("syntax.conf") + ":4: invalid character '}'"}},
-		{"noquery.conf", []string{p("noquery.conf") + `:1: queries.a: no "query"`}},
-		{"notstring.conf", []string{p("notstring.conf") + ":1: a: want a string, got 42"}},
-		{"discovery.conf", []string{p("discovery.conf") + ":1: discovery: want a list"}},
-		{"empty.conf", []string{p("empty.conf") + ":1: a: the query is empty"}},
 		{"nothing.conf", []string{p("nothing.conf") + ": no queries in it"}},
-		{"missingpack.conf", []string{p("missingpack.conf") + ":1: packs.p: open " + p("nowhere.conf")}},
-		{"syntax.yml", []string{p("syntax.yml") + ": line ", "did not find expected ',' or ']'"}},
-		{"noquery.yml", []string{p("noquery.yml") + ":1: no query (want name: and query:, or path:)"}},
-		{"badpath.yml", []string{p("badpath.yml") + ":2: path: open " + p("missing.yml")}},
-		{"loop.yml", []string{"more than 8 levels of path: references (a loop?)"}},
-		{"scalar.yml", []string{p("scalar.yml") + ":1: want a list of queries or a mapping"}},
-		{"nospec.yml", []string{p("nospec.yml") + ":2: kind policy without spec"}},
-		{"file.txt", []string{p("file.txt") + `: unknown kind of file ".txt"`}},
 		{"absent.sql", []string{"open " + p("absent.sql")}},
 	}
 	for _, tt := range tests {
@@ -444,8 +352,8 @@ func TestShell(t *testing.T) {
 
 // markdownQueries reads the ```sql blocks of a Markdown file, each
 // statement named by the line it starts on.
-func markdownQueries(path string, data []byte) []query {
-	var qs []query
+func markdownQueries(path string, data []byte) []queryfile.Query {
+	var qs []queryfile.Query
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i < len(lines); i++ {
 		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(lines[i])), "```sql") {
@@ -455,9 +363,9 @@ func markdownQueries(path string, data []byte) []query {
 		for end < len(lines) && !strings.HasPrefix(strings.TrimSpace(lines[end]), "```") {
 			end++
 		}
-		for _, s := range vtab.Split(strings.Join(lines[i+1:end], "\n")) {
+		for _, s := range queryfile.Split(strings.Join(lines[i+1:end], "\n")) {
 			where := fmt.Sprintf("%s:%d", path, i+1+s.Line)
-			qs = append(qs, query{name: where, where: where, sql: s.SQL})
+			qs = append(qs, queryfile.Query{Name: where, Where: where, SQL: s.SQL})
 		}
 		i = end
 	}
@@ -493,12 +401,12 @@ func shippedFiles(t *testing.T, root string) []string {
 	return files
 }
 
-func shippedQueries(path string) ([]query, error) {
+func shippedQueries(path string) ([]queryfile.Query, error) {
 	if strings.EqualFold(filepath.Ext(path), ".md") {
 		data, err := os.ReadFile(path)
 		return markdownQueries(path, data), err
 	}
-	return readQueries(path)
+	return queryfile.Read(path)
 }
 
 // runShipped runs every query of the files: each must run here, or need
@@ -567,22 +475,4 @@ func TestShippedFilesFound(t *testing.T) {
 	if want := filepath.Join(broken, "README.md") + ":4: no such column: colour"; len(problems) != 1 || !strings.Contains(problems[0], want) {
 		t.Errorf("problems %q, want one naming %s", problems, want)
 	}
-}
-
-// FuzzQueryFiles feeds any text to the readers of --file: they may reject
-// it, never panic.
-func FuzzQueryFiles(f *testing.F) {
-	for _, text := range queryFiles {
-		f.Add(text)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		// path: and packs may name any file; device files never end.
-		if strings.Contains(text, "/dev") || strings.Contains(text, "/proc") || strings.Contains(text, "/sys") {
-			t.Skip()
-		}
-		path := filepath.Join(t.TempDir(), "f")
-		_ = sqlQueries(path+".sql", []byte(text))
-		_, _ = packQueries(path+".conf", []byte(text))
-		_, _ = fleetQueries(path+".yml", []byte(text), 0)
-	})
 }

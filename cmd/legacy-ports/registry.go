@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"strconv"
 
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/registry"
@@ -41,13 +40,19 @@ func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 }
 
 // registryRows returns legacy_port_registry's rows: list and show print the
-// table the extension serves.
-func registryRows(ctx context.Context, adminPath string, stderr io.Writer) ([]string, []table.Row, error) {
+// table the extension serves. A port, when given, is handed to the table as
+// osquery would hand WHERE port = P, so that only its rows are built; the
+// caller still filters.
+func registryRows(ctx context.Context, adminPath string, port *table.Value, stderr io.Writer) ([]string, []table.Row, error) {
 	d, err := definition(table.PortRegistry, adminPath, stderr)
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := d.Generate(ctx, table.Request{})
+	var req table.Request
+	if port != nil {
+		req.Add(table.ColPort, table.Equals, port.Text())
+	}
+	rows, err := d.Generate(ctx, req)
 	return columnNames(d.Columns), rows, err
 }
 
@@ -55,7 +60,7 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlags("registry list", stderr)
 	category := fs.String("category", "", "only this category: historic-rfc, dead-protocol, dead-product or insecure-legacy")
 	confidence := fs.String("confidence", "", "only this confidence: high, medium or low")
-	port := fs.String("port", "", "only this port")
+	port := fs.String("port", "", "only this `port` (a number: 611, 0611)")
 	format := fs.String("format", "table", "output format: table, json, csv or line")
 	adminFile := registryFileFlag(fs)
 	if code, stop := parseFlags(fs, args); stop {
@@ -73,29 +78,32 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stderr, "legacy-ports registry list: --confidence: unknown value %q (want high, medium or low)\n", *confidence)
 		return exitError
 	}
+	var portFilter *table.Value
 	if *port != "" {
-		if _, err := strconv.ParseUint(*port, 10, 16); err != nil {
-			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %q is not a port number\n", *port)
+		v, err := portValue(*port)
+		if err != nil {
+			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %v\n", err)
 			return exitError
 		}
+		portFilter = &v
 	}
-	cols, rows, err := registryRows(ctx, *adminFile, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, portFilter, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
 		return exitError
 	}
 	var kept []table.Row
 	for _, r := range rows {
-		if (*category == "" || r[table.ColCategory] == *category) &&
-			(*confidence == "" || r[table.ColConfidence] == *confidence) &&
-			(*port == "" || r[table.ColPort] == *port) {
+		if (*category == "" || r[table.ColCategory] == table.TextValue(*category)) &&
+			(*confidence == "" || r[table.ColConfidence] == table.TextValue(*confidence)) &&
+			(portFilter == nil || r[table.ColPort] == *portFilter) {
 			kept = append(kept, r)
 		}
 	}
 	if *format == "table" {
 		cols = []string{table.ColPort, table.ColTransport, table.ColService, table.ColCategory, table.ColRetired, table.ColConfidence, table.ColDescription}
 	}
-	if err := render.Write(stdout, *format, cols, kept); err != nil {
+	if err := render.Write(stdout, *format, cols, textRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
 		return exitError
 	}
@@ -113,26 +121,27 @@ func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprint(stderr, "usage: legacy-ports registry show [--registry-file FILE] PORT\n")
 		return exitError
 	}
-	if _, err := strconv.ParseUint(args[0], 10, 16); err != nil {
-		fmt.Fprintf(stderr, "legacy-ports registry show: %q is not a port number\n", args[0])
+	port, err := portValue(args[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}
-	cols, rows, err := registryRows(ctx, *adminFile, stderr)
+	cols, rows, err := registryRows(ctx, *adminFile, &port, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}
 	var kept []table.Row
 	for _, r := range rows {
-		if r[table.ColPort] == args[0] {
+		if r[table.ColPort] == port {
 			kept = append(kept, r)
 		}
 	}
 	if len(kept) == 0 {
-		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", args[0])
+		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", port)
 		return exitFound
 	}
-	if err := render.Write(stdout, "line", cols, kept); err != nil {
+	if err := render.Write(stdout, "line", cols, textRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
 		return exitError
 	}

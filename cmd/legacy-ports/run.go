@@ -109,6 +109,26 @@ func definition(name, adminPath string, stderr io.Writer) (table.Definition, err
 	return table.Definition{}, fmt.Errorf("no table %s", name)
 }
 
+// textRows are rows as the command-line tool prints them: as osquery shows
+// them.
+func textRows(rows []table.Row) []map[string]string {
+	out := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Text()
+	}
+	return out
+}
+
+// portValue reads a port the user typed ("611", "0611") as the value of a
+// port column; the error names the value.
+func portValue(s string) (table.Value, error) {
+	v, ok := table.ParseValue(table.Integer, s)
+	if n, isInt := v.Int(); !ok || !isInt || n < 0 || n > 65535 {
+		return table.Value{}, fmt.Errorf("%q is not a port number (want 0 to 65535)", s)
+	}
+	return v, nil
+}
+
 func columnNames(cols []table.Column) []string {
 	names := make([]string, len(cols))
 	for i, c := range cols {

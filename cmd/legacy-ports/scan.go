@@ -49,7 +49,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
 		return exitError
 	}
-	if err := render.Write(stdout, *format, cols, rows); err != nil {
+	if err := render.Write(stdout, *format, cols, textRows(rows)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
 		return exitError
 	}
@@ -57,7 +57,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "%d socket(s) on obsolete ports%s\n", len(rows), privilegeNote())
 	}
 	for _, r := range rows {
-		if v := registry.Verdict(r[table.ColVerdict]); v == registry.Ghost || v == registry.Insecure {
+		if v := registry.Verdict(r[table.ColVerdict].Text()); v == registry.Ghost || v == registry.Insecure {
 			return exitFound
 		}
 	}

@@ -9,12 +9,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/logging"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
 	"github.com/legacy-ports/legacy-ports/table/rpcbind"
@@ -23,14 +25,16 @@ import (
 
 // Options returns the table options for this host. adminPath is the admin's
 // file: "" means the platform's default path, where a missing file is
-// normal; a path given explicitly must exist. warn receives partial failures
-// and the rejection of the admin's file.
+// normal; a path given explicitly must exist. warn receives, as warnings in
+// the log format of both binaries, partial failures and the rejection of the
+// admin's file.
 func Options(warn io.Writer, adminPath string) (table.Options, error) {
+	log := logging.New(warn, slog.LevelWarn)
 	base, err := registry.Builtin()
 	if err != nil {
 		return table.Options{}, fmt.Errorf("the built-in registry does not load: %w", err)
 	}
-	w := &adminWatch{base: base, path: adminPath, explicit: adminPath != "", warn: warn}
+	w := &adminWatch{base: base, path: adminPath, explicit: adminPath != "", log: log}
 	if w.path == "" {
 		w.path = registry.DefaultAdminPath
 	}
@@ -38,7 +42,7 @@ func Options(warn io.Writer, adminPath string) (table.Options, error) {
 		Source:      sockets.Default(),
 		State:       w.current,
 		Version:     buildinfo.Version,
-		Warnings:    warn,
+		Log:         log,
 		RPCPrograms: askRPCBind,
 	}, nil
 }
@@ -59,7 +63,7 @@ type adminWatch struct {
 	base     *registry.Registry
 	path     string
 	explicit bool
-	warn     io.Writer
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	stamp stamp
@@ -104,7 +108,7 @@ func (w *adminWatch) current() table.State {
 	w.stamp, w.ready = now, true
 	w.state = w.load(err)
 	for _, e := range w.state.Errors {
-		fmt.Fprintf(w.warn, "legacy-ports: %s\n", e)
+		w.log.Warn(e)
 	}
 	return w.state
 }

@@ -17,7 +17,7 @@ allow:
     comment: lab machine, ticket OPS-2
 `
 
-func info(t *testing.T, o table.Options) table.Row {
+func info(t *testing.T, o table.Options) map[string]string {
 	t.Helper()
 	for _, d := range table.Definitions(o) {
 		if d.Name == table.LegacyPortInfo {
@@ -25,7 +25,7 @@ func info(t *testing.T, o table.Options) table.Row {
 			if err != nil || len(rows) != 1 {
 				t.Fatalf("info: %v %v", rows, err)
 			}
-			return rows[0]
+			return rows[0].Text()
 		}
 	}
 	t.Fatal("no info table")

@@ -3,18 +3,19 @@
 // osquery extension serves, on the engine osquery itself is built on.
 //
 // Rows are not copied into plain tables: each scan of a table calls its
-// Generate with a table.Request shaped as osquery builds one. Equality
-// constraints on the columns a definition marks Index are handed over, as
-// EQUALS, and so is the set of columns the query reads (SQLite's colUsed);
-// every other constraint and operator is left to SQLite, which also checks
-// again the constraints it handed over, so a generate function may always
-// return a superset.
+// Generate with a table.Request. Every constraint on a column a definition
+// marks Index is handed over with its operator (=, >, LIKE, IS NULL, ...),
+// and so is the set of columns the query reads (SQLite's colUsed);
+// constraints on other columns are left to SQLite, which also checks again
+// the constraints it handed over, so a generate function may always return
+// a superset. Text constraints are kept back when the statement names a
+// collation: SQLite does not say which collation a comparison uses.
 //
 // IN lists: SQLite can give a virtual table a whole IN list in one call only
 // through sqlite3_vtab_in, which modernc.org/sqlite's vtab API (v1.61.1)
 // does not expose. SQLite therefore calls Filter once per value of the list,
 // and `port IN (609, 611)` reaches Generate as two calls, each with one
-// EQUALS: the shape osquery uses for a column that is INDEX but not
+// Equals: the shape osquery uses for a column that is INDEX but not
 // OPTIMIZED. The rows are the same; the tables' socket snapshot makes the
 // second call cheap.
 package vtab
@@ -33,10 +34,10 @@ import (
 	"sync"
 	"sync/atomic"
 
-	osqtable "github.com/osquery/osquery-go/plugin/table"
 	"modernc.org/sqlite"
 	sqlvtab "modernc.org/sqlite/vtab"
 
+	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/table"
 )
 
@@ -72,7 +73,18 @@ type DB struct {
 	// SQLite's callbacks carry no context of their own.
 	stmt atomic.Pointer[statement]
 
-	check *sql.Conn // plain tables and osquery stand-ins, made by the first Check
+	standIns map[string]string // name to column definitions, for Check
+	check    *sql.Conn         // plain tables and stand-ins, made by the first Check
+}
+
+// Option configures Open.
+type Option func(*DB)
+
+// StandIns gives Check empty tables that the database does not serve, by
+// name, with their columns as SQL column definitions ("pid INTEGER, ...");
+// a statement using them can be checked, never run.
+func StandIns(tables map[string]string) Option {
+	return func(d *DB) { d.standIns = tables }
 }
 
 type statement struct {
@@ -89,10 +101,17 @@ type connector struct{ d *sqlite.Driver }
 func (c connector) Connect(context.Context) (driver.Conn, error) { return c.d.Open(":memory:") }
 func (c connector) Driver() driver.Driver                        { return c.d }
 
-var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// lazyRegexp compiles expr on first use, so that a program that links this
+// package but never opens a database (legacy-ports scan) does not pay for it
+// at start.
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+var identifier = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Open creates a database with one virtual table per definition.
-func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
+func Open(ctx context.Context, defs []table.Definition, opts ...Option) (*DB, error) {
 	if err := validate(defs); err != nil {
 		return nil, err
 	}
@@ -101,6 +120,9 @@ func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
 		return nil, fmt.Errorf("vtab: registering the SQLite module: %w", err)
 	}
 	d := &DB{defs: defs, sql: sql.OpenDB(connector{drv})}
+	for _, o := range opts {
+		o(d)
+	}
 	open.Lock()
 	open.next++
 	d.id = open.next
@@ -129,7 +151,7 @@ func Open(ctx context.Context, defs []table.Definition) (*DB, error) {
 func validate(defs []table.Definition) error {
 	seen := map[string]bool{}
 	for _, def := range defs {
-		if !identifier.MatchString(def.Name) || seen[def.Name] {
+		if !identifier().MatchString(def.Name) || seen[def.Name] {
 			return fmt.Errorf("vtab: table name %q is not a plain identifier or is used twice", def.Name)
 		}
 		seen[def.Name] = true
@@ -137,7 +159,7 @@ func validate(defs []table.Definition) error {
 			return fmt.Errorf("vtab: table %s has no columns or no generate function", def.Name)
 		}
 		for _, c := range def.Columns {
-			if !identifier.MatchString(c.Name) {
+			if !identifier().MatchString(c.Name) {
 				return fmt.Errorf("vtab: table %s: column name %q is not a plain identifier", def.Name, c.Name)
 			}
 			if c.Type != table.Text && c.Type != table.Integer && c.Type != table.BigInt {
@@ -216,14 +238,14 @@ func createTable(name string, cols []table.Column) string {
 	return fmt.Sprintf("CREATE TABLE %s(%s)", name, strings.Join(parts, ", "))
 }
 
-var collate = regexp.MustCompile(`(?i)\bcollate\b`)
+var collate = lazyRegexp(`(?i)\bcollate\b`)
 
 // Query runs one SQL statement and returns its column names and rows. Every
 // value is a string, as osquery returns them; NULL is the empty string. When
 // two result columns have the same name the later one wins, as in osquery's
 // rows.
 func (d *DB) Query(ctx context.Context, sqlText string) (cols []string, rows []map[string]string, err error) {
-	switch n := len(Split(sqlText)); {
+	switch n := len(queryfile.Split(sqlText)); {
 	case n == 0:
 		return nil, nil, errors.New("empty statement")
 	case n > 1:
@@ -231,7 +253,7 @@ func (d *DB) Query(ctx context.Context, sqlText string) (cols []string, rows []m
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.stmt.Store(&statement{ctx: ctx, text: !collate.MatchString(sqlText)})
+	d.stmt.Store(&statement{ctx: ctx, text: !collate().MatchString(sqlText)})
 	defer d.stmt.Store(nil)
 
 	rs, err := d.conn.QueryContext(ctx, sqlText)
@@ -310,7 +332,7 @@ func formatReal(f float64) string {
 	return mant
 }
 
-var sqliteMessage = regexp.MustCompile(`^(?:[^:]*: )?(.*) \(\d+\)$`)
+var sqliteMessage = lazyRegexp(`^(?:[^:]*: )?(.*) \(\d+\)$`)
 
 // sqliteError keeps SQLite's own message: modernc.org/sqlite wraps it as
 // "SQL logic error: MESSAGE (1)".
@@ -319,7 +341,7 @@ func sqliteError(err error) error {
 	if !errors.As(err, &se) {
 		return err
 	}
-	if m := sqliteMessage.FindStringSubmatch(se.Error()); m != nil {
+	if m := sqliteMessage().FindStringSubmatch(se.Error()); m != nil {
 		return errors.New(m[1])
 	}
 	return err
@@ -366,25 +388,39 @@ type vtable struct {
 	def table.Definition
 }
 
-// Costs that make SQLite prefer handing over equalities: a scan runs
+// Costs that make SQLite prefer handing constraints over: a scan runs
 // Generate with no constraint at all.
 const (
 	scanCost    = 1e6
-	indexedCost = 10
+	narrowCost  = 1e5 // a range or pattern on an Index column
+	indexedCost = 10  // an equality on an Index column
 )
 
-// BestIndex takes the usable EQUALS constraints on Index columns. Their
-// values reach Filter in argv; idxStr tells Filter which column each
-// argument is for, and carries colUsed. Constraints are never marked Omit:
-// SQLite checks every one again on the rows returned.
+// operators maps SQLite's constraint operators to ours. LIMIT, OFFSET and
+// function constraints are not conditions on a column.
+var operators = map[sqlvtab.ConstraintOp]table.Operator{
+	sqlvtab.OpEQ: table.Equals, sqlvtab.OpNE: table.NotEquals,
+	sqlvtab.OpGT: table.GreaterThan, sqlvtab.OpGE: table.GreaterOrEqual,
+	sqlvtab.OpLT: table.LessThan, sqlvtab.OpLE: table.LessOrEqual,
+	sqlvtab.OpLIKE: table.Like, sqlvtab.OpGLOB: table.Glob, sqlvtab.OpREGEXP: table.Regexp, sqlvtab.OpMATCH: table.Match,
+	sqlvtab.OpIS: table.Is, sqlvtab.OpISNOT: table.IsNot, sqlvtab.OpISNULL: table.IsNull, sqlvtab.OpISNOTNULL: table.IsNotNull,
+}
+
+// BestIndex takes every usable constraint on an Index column, whatever its
+// operator. Their values reach Filter in argv; idxStr tells Filter which
+// column and operator each argument is for, and carries colUsed.
+// Constraints are never marked Omit: SQLite checks every one again on the
+// rows returned.
 func (t *vtable) BestIndex(info *sqlvtab.IndexInfo) error {
 	st := t.db.stmt.Load()
 	var b strings.Builder
 	b.WriteString(strconv.FormatUint(info.ColUsed, 16))
 	argc := 0
+	cost := float64(scanCost)
 	for i := range info.Constraints {
 		c := &info.Constraints[i]
-		if !c.Usable || c.Op != sqlvtab.OpEQ || c.Column < 0 || c.Column >= len(t.def.Columns) {
+		op, known := operators[c.Op]
+		if !c.Usable || !known || c.Column < 0 || c.Column >= len(t.def.Columns) {
 			continue
 		}
 		col := t.def.Columns[c.Column]
@@ -393,14 +429,16 @@ func (t *vtable) BestIndex(info *sqlvtab.IndexInfo) error {
 		}
 		c.ArgIndex = argc
 		argc++
-		fmt.Fprintf(&b, ",%d", c.Column)
+		fmt.Fprintf(&b, ",%d:%d", c.Column, op)
+		if op == table.Equals || op == table.Is {
+			cost = min(cost, indexedCost)
+		} else {
+			cost = min(cost, narrowCost)
+		}
 	}
 	info.IdxNum = int64(argc)
 	info.IdxStr = b.String()
-	info.EstimatedCost = scanCost
-	if argc > 0 {
-		info.EstimatedCost = indexedCost
-	}
+	info.EstimatedCost = cost
 	return nil
 }
 
@@ -415,8 +453,7 @@ type cursor struct {
 	pos  int
 }
 
-// Filter calls Generate with the constraints BestIndex chose, in osquery's
-// shape: every column listed with its affinity, EQUALS for each value.
+// Filter calls Generate with the constraints BestIndex chose.
 func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
 	c.rows, c.pos = nil, 0
 	fields := strings.Split(idxStr, ",")
@@ -425,29 +462,25 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
 		return fmt.Errorf("vtab: %s: bad index string %q for %d values", c.t.def.Name, idxStr, len(vals))
 	}
 	cols := c.t.def.Columns
-	qc := osqtable.QueryContext{Constraints: make(map[string]osqtable.ConstraintList, len(cols))}
-	for _, col := range cols {
-		qc.Constraints[col.Name] = osqtable.ConstraintList{Affinity: osqtable.ColumnType(col.Type), Constraints: []osqtable.Constraint{}}
-	}
+	req := table.Request{ColsUsed: usedColumns(cols, mask)}
 	for i, f := range fields[1:] {
-		n, err := strconv.Atoi(f)
-		if err != nil || n < 0 || n >= len(cols) {
-			return fmt.Errorf("vtab: %s: bad column %q in index string %q", c.t.def.Name, f, idxStr)
+		colText, opText, _ := strings.Cut(f, ":")
+		n, err1 := strconv.Atoi(colText)
+		op, err2 := strconv.Atoi(opText)
+		if err1 != nil || err2 != nil || n < 0 || n >= len(cols) {
+			return fmt.Errorf("vtab: %s: bad constraint %q in index string %q", c.t.def.Name, f, idxStr)
 		}
-		expr, ok := expression(vals[i])
+		cons, ok := constraint(table.Operator(op), vals[i])
 		if !ok {
-			// col = NULL is never true: no row can match.
-			return nil
+			return nil // a comparison with NULL is never true: no row can match
 		}
-		cl := qc.Constraints[cols[n].Name]
-		cl.Constraints = append(cl.Constraints, osqtable.Constraint{Operator: osqtable.OperatorEquals, Expression: expr})
-		qc.Constraints[cols[n].Name] = cl
+		req.Add(cols[n].Name, cons.Op, cons.Expr)
 	}
 	ctx := context.Background()
 	if st := c.t.db.stmt.Load(); st != nil {
 		ctx = st.ctx
 	}
-	rows, err := c.t.def.Generate(ctx, table.Request{Context: qc, ColsUsed: usedColumns(cols, mask)})
+	rows, err := c.t.def.Generate(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -455,13 +488,22 @@ func (c *cursor) Filter(_ int, idxStr string, vals []sqlvtab.Value) error {
 	return nil
 }
 
-// expression is a constraint value as osquery passes it: SQLite's text of
-// the value. ok is false for NULL.
-func expression(v sqlvtab.Value) (string, bool) {
-	if v == nil {
-		return "", false
+// constraint is a constraint as osquery passes it: the operator, and
+// SQLite's text of the value. A NULL value turns IS into IS NULL and IS NOT
+// into IS NOT NULL; with any other comparison ok is false, since it is never
+// true.
+func constraint(op table.Operator, v sqlvtab.Value) (table.Constraint, bool) {
+	switch {
+	case op == table.IsNull || op == table.IsNotNull:
+		return table.Constraint{Op: op}, true
+	case v != nil:
+		return table.Constraint{Op: op, Expr: toText(v)}, true
+	case op == table.Is:
+		return table.Constraint{Op: table.IsNull}, true
+	case op == table.IsNot:
+		return table.Constraint{Op: table.IsNotNull}, true
 	}
-	return toText(v), true
+	return table.Constraint{}, false
 }
 
 // usedColumns reads SQLite's colUsed: bit N is column N, and bit 63 stands
@@ -481,24 +523,19 @@ func (c *cursor) Eof() bool             { return c.pos >= len(c.rows) }
 func (c *cursor) Rowid() (int64, error) { return int64(c.pos), nil }
 func (c *cursor) Close() error          { return nil }
 
-// Column converts a cell by its column's type, as osquery does: a missing
-// cell is NULL, and so is an INTEGER or BIGINT cell that is empty or not a
-// number.
+// Column returns a cell as SQLite's value: an integer, text or NULL. A
+// missing cell is NULL.
 func (c *cursor) Column(i int) (sqlvtab.Value, error) {
 	if i < 0 || i >= len(c.t.def.Columns) || c.pos >= len(c.rows) {
 		return nil, fmt.Errorf("vtab: %s: no column %d in row %d", c.t.def.Name, i, c.pos)
 	}
-	col := c.t.def.Columns[i]
-	v, ok := c.rows[c.pos][col.Name]
-	if !ok {
-		return nil, nil
+	v := c.rows[c.pos][c.t.def.Columns[i].Name]
+	switch v.Kind() {
+	case table.Int:
+		n, _ := v.Int()
+		return n, nil
+	case table.Str:
+		return v.Text(), nil
 	}
-	if col.Type == table.Text {
-		return v, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		return nil, nil
-	}
-	return n, nil
+	return nil, nil
 }

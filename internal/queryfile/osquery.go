@@ -1,21 +1,16 @@
-package vtab
+package queryfile
 
 import (
-	"context"
-	"database/sql"
-	"fmt"
-	"regexp"
+	"maps"
 	"slices"
 	"strings"
-
-	"github.com/legacy-ports/legacy-ports/table"
 )
 
 // osqueryTables are osquery's built-in tables that queries shipped with
 // legacy_ports use, with osquery's columns (osquery/osquery: specs/*.table).
 // Where a platform adds columns the union is kept, since a query may target
-// any platform. They exist only in Check's database, which never runs a
-// statement: this engine has no data for them.
+// any platform. They are stand-ins for vtab's Check, which prepares a
+// statement without running it: this engine has no data for them.
 var osqueryTables = map[string]string{
 	"osquery_extensions":   "uuid BIGINT, name TEXT, version TEXT, sdk_version TEXT, path TEXT, type TEXT",
 	"osquery_info":         "pid INTEGER, uuid TEXT, instance_id TEXT, version TEXT, config_hash TEXT, config_valid INTEGER, extensions TEXT, build_platform TEXT, build_distro TEXT, start_time INTEGER, watcher INTEGER, platform_mask INTEGER",
@@ -41,7 +36,7 @@ var osqueryTables = map[string]string{
 		"pid_with_namespace INTEGER, mount_namespace_id TEXT", // Linux
 }
 
-// OsqueryTables lists the osquery built-in tables Check knows.
+// OsqueryTables lists the osquery built-in tables of StandIns.
 func OsqueryTables() []string {
 	names := make([]string, 0, len(osqueryTables))
 	for n := range osqueryTables {
@@ -57,62 +52,6 @@ func IsOsqueryTable(name string) bool {
 	return ok
 }
 
-var noSuchTable = regexp.MustCompile(`no such table: (?:main\.)?([A-Za-z0-9_$]+)`)
-
-// MissingTable returns the table named by SQLite's "no such table" error.
-func MissingTable(err error) (string, bool) {
-	if err == nil {
-		return "", false
-	}
-	m := noSuchTable.FindStringSubmatch(err.Error())
-	if m == nil {
-		return "", false
-	}
-	return m[1], true
-}
-
-// Check prepares a statement without running it, in a separate database
-// where this DB's tables are plain empty tables with the same columns and
-// osquery's built-in tables of OsqueryTables exist, empty, with osquery's
-// columns. A nil error means SQLite accepts the statement's syntax, tables
-// and columns on an osquery host that has the extension loaded; it says
-// nothing about the rows osquery would return.
-func (d *DB) Check(ctx context.Context, sqlText string) error {
-	if n := len(Split(sqlText)); n != 1 {
-		return fmt.Errorf("%d statements where one was expected", n)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.check == nil {
-		c, err := d.sql.Conn(ctx)
-		if err != nil {
-			return fmt.Errorf("vtab: %w", err)
-		}
-		if err := createStandIns(ctx, c, d.defs); err != nil {
-			_ = c.Close()
-			return err
-		}
-		d.check = c
-	}
-	st, err := d.check.PrepareContext(ctx, sqlText)
-	if err != nil {
-		return sqliteError(err)
-	}
-	return st.Close()
-}
-
-// createStandIns makes Check's tables: this DB's, plain and empty, and
-// osquery's built-ins.
-func createStandIns(ctx context.Context, c *sql.Conn, defs []table.Definition) error {
-	for _, def := range defs {
-		if _, err := c.ExecContext(ctx, createTable(def.Name, def.Columns)); err != nil {
-			return fmt.Errorf("vtab: stand-in for %s: %w", def.Name, sqliteError(err))
-		}
-	}
-	for name, cols := range osqueryTables {
-		if _, err := c.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s(%s)", name, cols)); err != nil {
-			return fmt.Errorf("vtab: stand-in for osquery's %s: %w", name, sqliteError(err))
-		}
-	}
-	return nil
-}
+// StandIns returns the columns of each of OsqueryTables, as SQL column
+// definitions ("pid INTEGER, port INTEGER, ...").
+func StandIns() map[string]string { return maps.Clone(osqueryTables) }

@@ -1,6 +1,10 @@
-package vtab
+package queryfile
 
 import "strings"
+
+// sqlSpace is what SQLite's tokenizer takes for white space: only ASCII.
+// Other Unicode spaces are tokens it rejects, and must reach it.
+const sqlSpace = " \t\n\r\f\v"
 
 // Statement is one SQL statement of a longer text, with the line it starts
 // on, so that an error can name where it is.
@@ -70,7 +74,7 @@ func (l *lexer) step() (end, significant bool) {
 		}
 	case ';':
 		return true, false
-	case ' ', '\t', '\n', '\r', '\f', '\v':
+	case ' ', '\t', '\n', '\r', '\f', '\v': // sqlSpace
 		return false, false
 	}
 	return false, true
@@ -92,13 +96,13 @@ func Split(text string) []Statement {
 		}
 		if end {
 			if first != 0 {
-				out = append(out, Statement{SQL: strings.TrimSpace(text[start : l.i-1]), Line: first})
+				out = append(out, Statement{SQL: strings.Trim(text[start:l.i-1], sqlSpace), Line: first})
 			}
 			start, first = l.i, 0
 		}
 	}
 	if first != 0 {
-		out = append(out, Statement{SQL: strings.TrimSpace(text[start:]), Line: first})
+		out = append(out, Statement{SQL: strings.Trim(text[start:], sqlSpace), Line: first})
 	}
 	return out
 }

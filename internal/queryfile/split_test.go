@@ -1,4 +1,4 @@
-package vtab
+package queryfile
 
 import (
 	"fmt"
