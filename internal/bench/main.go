@@ -313,7 +313,7 @@ func takeCensus(ctx context.Context) census {
 			c.fds += len(fds)
 		}
 	}
-	socks, err := sockets.Default().Sockets(ctx, func(uint16, uint16, uint8) bool { return true })
+	socks, err := sockets.Default().Sockets(ctx, sockets.KeepAll)
 	c.sockets = len(socks)
 	ns := map[uint64]bool{}
 	for _, s := range socks {

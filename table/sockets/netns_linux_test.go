@@ -75,7 +75,7 @@ func TestNamespaceListener(t *testing.T) {
 		t.Fatalf("the listener is in our namespace %d", ownNS)
 	}
 	local := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
-	keep := func(l, _ uint16, proto uint8) bool { return l == port && proto == protoTCP }
+	keep := FilterFunc(func(l, _ uint16, proto uint8) bool { return l == port && proto == protoTCP })
 	isListener := func(s Socket) bool {
 		return s.NetNS == childNS && s.Local == local && s.State == "LISTEN" && s.Family == AFInet && s.Inode != 0
 	}
@@ -90,7 +90,7 @@ func TestNamespaceListener(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer unix.Close(fd)
-		got, err := dumpInet(t.Context(), fd, make([]byte, diagBufLen), 1, inetTables[0], childNS, keep, nil)
+		got, err := dumpInet(t.Context(), fd, &scratch{diag: make([]byte, diagBufLen)}, 1, inetTables[0], childNS, keep, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

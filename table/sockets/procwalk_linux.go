@@ -14,11 +14,13 @@ import (
 // syscall. It is pooled, so that repeated queries allocate nothing for
 // processes, descriptors and sockets they do not keep.
 type scratch struct {
-	diag    []byte   // sock_diag datagrams
-	dents   []byte   // getdents64 of the proc root
-	fdDents []byte   // getdents64 of one <pid>/fd
-	link    [64]byte // a link target: "socket:[N]", "net:[N]"; longer ones are neither
-	path    [64]byte // "<pid>/fd" and the like, NUL-terminated
+	diag    []byte     // sock_diag datagrams
+	req     []byte     // a sock_diag request, with its bytecode
+	dents   []byte     // getdents64 of the proc root
+	fdDents []byte     // getdents64 of one <pid>/fd
+	link    [64]byte   // a link target: "socket:[N]", "net:[N]"; longer ones are neither
+	path    [64]byte   // "<pid>/fd" and the like, NUL-terminated
+	stat    [1024]byte // <pid>/net/sockstat
 }
 
 var scratchPool = sync.Pool{New: func() any {
