@@ -4,6 +4,7 @@ import (
 	"net"
 	"os"
 	"testing"
+	"time"
 )
 
 // BenchmarkSocketsNoMatch is the usual query: no socket on a registry port.
@@ -67,6 +68,26 @@ func BenchmarkOwners(b *testing.B) {
 				owners, err := src.Owners(b.Context(), inodes, bc.pids)
 				if err != nil || len(owners) != 1 {
 					b.Fatalf("%v, %v", owners, err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkNamespaces finds the network namespaces with the cache warm and,
+// as every snapshot did before it, with every ns/net link read.
+func BenchmarkNamespaces(b *testing.B) {
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	for _, warm := range []bool{true, false} {
+		b.Run(map[bool]string{true: "cached", false: "every-link"}[warm], func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !warm {
+					nsCacheFor("/proc").lastFull = time.Time{}
+				}
+				if _, _, err := namespaces("/proc", sc); err != nil {
+					b.Fatal(err)
 				}
 			}
 		})
