@@ -8,7 +8,7 @@ import (
 )
 
 // lastFilter is the filter of the registry in force: a registry changes only
-// when the admin's file does, and building the filter tests 131,072 pairs.
+// when the admin's file does, so the filter is built once for each.
 var lastFilter struct {
 	sync.Mutex
 	reg *registry.Registry
@@ -26,16 +26,14 @@ func portFilter(reg *registry.Registry) *sockets.PortFilter {
 		return lastFilter.f
 	}
 	f := &sockets.PortFilter{}
-	for p := range 1 << 16 {
-		if reg.Has(uint16(p), registry.TCP) {
-			f.TCP.Local.Add(uint16(p))
-			f.TCP.Remote.Add(uint16(p))
+	reg.Each(func(port uint16, proto uint8, _ *registry.Entry) {
+		ports := &f.TCP
+		if proto == registry.UDP {
+			ports = &f.UDP
 		}
-		if reg.Has(uint16(p), registry.UDP) {
-			f.UDP.Local.Add(uint16(p))
-			f.UDP.Remote.Add(uint16(p))
-		}
-	}
+		ports.Local.Add(port)
+		ports.Remote.Add(port)
+	})
 	f.TCP.Remote.Add(0)
 	lastFilter.reg, lastFilter.f = reg, f
 	return f
