@@ -74,13 +74,13 @@ func dumpInet(ctx context.Context, fd int, sc *scratch, seq uint32, t inetTable,
 // Both request bodies are multiples of four bytes, as attributes must start.
 func diagRequest(sc *scratch, typ uint16, seq uint32, bodyLen int, bc []byte) []byte {
 	ne := binary.NativeEndian
-	req := append(sc.req[:0], make([]byte, unix.SizeofNlMsghdr+bodyLen)...)
+	sc.req = append(sc.req[:0], make([]byte, unix.SizeofNlMsghdr+bodyLen)...)
 	if bc != nil {
-		req = ne.AppendUint16(req, uint16(unix.SizeofNlAttr+len(bc)))
-		req = ne.AppendUint16(req, bcAttr)
-		req = append(req, bc...)
+		sc.req = ne.AppendUint16(sc.req, uint16(unix.SizeofNlAttr+len(bc)))
+		sc.req = ne.AppendUint16(sc.req, bcAttr)
+		sc.req = append(sc.req, bc...)
 	}
-	sc.req = req
+	req := sc.req
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], typ)
 	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
