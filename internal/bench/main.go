@@ -27,7 +27,7 @@
 // nothing matching, then, after the ghosts are placed, with ghosts present;
 // these phases run -busy-runs times, but gopsutil, which takes most of a
 // minute and a gigabyte and a half there, runs once, its untimed run timed;
-// the proxy ends before the last phase, the 5,000-socket one with ghosts.
+// the proxy ends before the last phase, the load with ghosts.
 //
 // In each phase every row runs once untimed, then -runs times round-robin,
 // so that load from elsewhere on the host falls on every row alike; the
@@ -231,7 +231,7 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	report.load = l
 	report.census = takeCensus(ctx)
 
-	if err := run(phaseNothing, "5,000 sockets, nothing matches", cfg.runs); err != nil {
+	if err := run(phaseNothing, "the load, nothing matches", cfg.runs); err != nil {
 		return err
 	}
 	if err := profile(ctx, cfg.cpuprofile, "nothing", probes[rowGenerate]); err != nil {
@@ -279,7 +279,7 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 		report.phases[phaseBusyGhosts].results[rowGopsutil] = measureOnce(ctx, probes[rowGopsutil])
 		busy.stop()
 	}
-	if err := run(phaseGhosts, "5,000 sockets, ghosts present", cfg.runs); err != nil {
+	if err := run(phaseGhosts, "the load, ghosts present", cfg.runs); err != nil {
 		return err
 	}
 	if err := profile(ctx, cfg.cpuprofile, "ghosts", probes[rowGenerate]); err != nil {
