@@ -80,7 +80,7 @@ clean: ## remove build output
 
 BENCHFLAGS ?= -runs 20
 
-bench: ## Linux: 200 processes holding 5,000 sockets; time legacy_ports against ss and gopsutil; print the targets
+bench: ## Linux: the host as it is, 5,000 sockets in 200 processes, then a 100,000-socket busy proxy; time legacy_ports against ss and gopsutil; print the targets
 	$(GO) run ./internal/bench $(BENCHFLAGS)
 
 # Release: archives, packages and their checks (packaging/README.md).

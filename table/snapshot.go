@@ -66,12 +66,7 @@ func (s *snapshot) sockets(ctx context.Context, reg *registry.Registry) (view, e
 	}
 	defer s.release()
 	if s.reg != reg || !s.fresh(s.taken) {
-		// Every TCP listener is kept, registry port or not (a listener's
-		// remote port is 0): classify needs them to tell the server's side
-		// of a connection from a client's.
-		socks, err := s.src.Sockets(ctx, func(local, remote uint16, proto uint8) bool {
-			return reg.Has(local, proto) || reg.Has(remote, proto) || (proto == registry.TCP && remote == 0)
-		})
+		socks, err := s.src.Sockets(ctx, portFilter(reg))
 		if ctx.Err() != nil {
 			return view{}, ctx.Err()
 		}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -21,6 +22,10 @@ const (
 	childEnv    = "LEGACY_PORTS_BENCH_CHILD"
 	avoidEnv    = "LEGACY_PORTS_BENCH_AVOID"    // registry ports, comma-separated
 	deadlineEnv = "LEGACY_PORTS_BENCH_DEADLINE" // unix seconds
+	// busyEnv makes the child a busy proxy's process: its value is the
+	// second octet of its loopback addresses, and childEnv's value how
+	// many TCP sockets it holds, in connected pairs.
+	busyEnv = "LEGACY_PORTS_BENCH_BUSY"
 )
 
 // maxDraws bounds the redraws of one ephemeral port that landed on a
@@ -48,7 +53,11 @@ func runChild() int {
 			h.avoid[p] = true
 		}
 	}
-	if err := h.fill(n); err != nil {
+	fill := h.fill
+	if octet, err := strconv.Atoi(os.Getenv(busyEnv)); err == nil {
+		fill = func(n int) error { return h.fillBusy(octet, n) }
+	}
+	if err := fill(n); err != nil {
 		fmt.Printf("error %v\n", err)
 		return 1
 	}
@@ -253,4 +262,47 @@ func ipv6Works() bool {
 	}
 	_ = l.Close()
 	return true
+}
+
+// busyListeners is how many loopback addresses a busy child listens on; its
+// connections are spread over them.
+const busyListeners = 8
+
+// fillBusy holds n TCP sockets as a proxy does: connected pairs on
+// listeners at 127.net.j.1. Each listener address takes its own ephemeral
+// ports (the kernel draws a port per destination), so that 100,000 sockets
+// on one host do not run out of them. The soft descriptor limit goes up to
+// the hard one first.
+func (h *holder) fillBusy(octet, n int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return err
+	}
+	if need := uint64(n + busyListeners + 64); lim.Cur < need {
+		return fmt.Errorf("%d sockets need %d descriptors, the hard limit is %d", n, need, lim.Max)
+	}
+	ls := make([]net.Listener, busyListeners)
+	for j := range ls {
+		addr := net.JoinHostPort(fmt.Sprintf("127.%d.%d.1", octet, j+1), "0")
+		err := h.draw(func() ([]io.Closer, []int, error) {
+			var err error
+			if ls[j], err = net.Listen("tcp4", addr); err != nil {
+				return nil, nil, err
+			}
+			return []io.Closer{ls[j]}, []int{portOf(ls[j].Addr())}, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for i := range n / 2 {
+		if err := h.pair(ls[i%len(ls)]); err != nil {
+			return fmt.Errorf("after %d sockets: %w", len(h.held), err)
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -68,8 +69,8 @@ type load struct {
 }
 
 // startLoad starts n children holding perChild sockets each and waits until
-// every one is ready.
-func startLoad(ctx context.Context, sp spawner, n, perChild int, avoid []uint16) (*load, error) {
+// every one is ready. extraEnv, when not nil, adds to child i's environment.
+func startLoad(ctx context.Context, sp spawner, n, perChild int, avoid []uint16, extraEnv func(i int) []string) (*load, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -89,7 +90,11 @@ func startLoad(ctx context.Context, sp spawner, n, perChild int, avoid []uint16)
 		"GOMAXPROCS=1", // a child only waits: fewer threads, less memory
 	)
 	l := &load{}
-	for range n {
+	for i := range n {
+		env := env
+		if extraEnv != nil {
+			env = append(slices.Clip(env), extraEnv(i)...)
+		}
 		c, err := startChild(ctx, sp, self, env)
 		if err != nil {
 			l.stop()

@@ -5,9 +5,11 @@
 // targets of issues 2 and 4 as ratios within the one run.
 //
 //	go run ./internal/bench [-runs 20] [-children 200] [-sockets 5000] [-ghosts 10]
-//	    [-calls 1000] [-ports auto|real|admin] [-timeout 4m] [-cpuprofile PREFIX]
+//	    [-busy 100000] [-busy-runs 3] [-calls 10000] [-ports auto|real|admin]
+//	    [-timeout 15m] [-cpuprofile PREFIX]
 //
-// The load: -children processes (this program re-executed in a child mode)
+// First the host as it is: the whole-process rows (ss, scan, registry show)
+// and generate, before any load. The load: -children processes (this program re-executed in a child mode)
 // hold -sockets TCP and UDP sockets in all, on loopback ephemeral ports:
 // listeners (a third IPv6), connected pairs, bound and connected UDP. An
 // ephemeral port that lands on a registry port is drawn again. Then two
@@ -17,6 +19,15 @@
 // 1033, then others); otherwise (or with -ports admin) high ports that a
 // temporary admin's registry file adds, given to everything with
 // --registry-file.
+//
+// Between the two, a busy proxy joins: -busy TCP sockets more (0: none), in
+// connected pairs held by processes of up to 16,000 descriptors each, which
+// raise their soft limit to the hard one, on listeners at 127.N.J.1 so that
+// ephemeral ports do not run out. generate is measured against ss with
+// nothing matching, then, after the ghosts are placed, with ghosts present;
+// these phases run -busy-runs times, but gopsutil, which takes most of a
+// minute and a gigabyte and a half there, runs once, its untimed run timed;
+// the proxy ends before the last phase, the load with ghosts.
 //
 // In each phase every row runs once untimed, then -runs times round-robin,
 // so that load from elsewhere on the host falls on every row alike; the
@@ -44,6 +55,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +66,7 @@ import (
 
 type config struct {
 	runs, children, sockets, ghosts, calls int
+	busy, busyRuns                         int
 	ports                                  string
 	timeout                                time.Duration
 	cpuprofile                             string
@@ -72,13 +85,16 @@ func run() int {
 	flag.IntVar(&cfg.children, "children", 200, "processes holding the load")
 	flag.IntVar(&cfg.sockets, "sockets", 5000, "sockets held by the load in all")
 	flag.IntVar(&cfg.ghosts, "ghosts", 10, "children that also listen on registry ports in the second phase")
-	flag.IntVar(&cfg.calls, "calls", 1000, "generate calls sent to the extension before its memory is read")
+	flag.IntVar(&cfg.calls, "calls", 10000, "generate calls sent to the extension before its memory is read")
+	flag.IntVar(&cfg.busy, "busy", 100000, "TCP sockets of the busy proxy phases (0: no such phases)")
+	flag.IntVar(&cfg.busyRuns, "busy-runs", 3, "timed runs of each row in the busy proxy phases")
 	flag.StringVar(&cfg.ports, "ports", "auto", "ghost ports: real (the registry's, needs root), admin (high ports added by an admin's file), auto (real as root)")
-	flag.DurationVar(&cfg.timeout, "timeout", 4*time.Minute, "deadline for the whole bench")
+	flag.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "deadline for the whole bench")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write CPU profiles of generate in each phase to PREFIX-nothing.pprof and PREFIX-ghosts.pprof")
 	flag.Parse()
-	if cfg.runs < 1 || cfg.children < 1 || cfg.sockets < cfg.children || cfg.ghosts < 1 || cfg.ghosts > cfg.children || cfg.calls < 1 {
-		fmt.Fprintln(os.Stderr, "bench: want runs, calls, ghosts >= 1, ghosts <= children <= sockets")
+	if cfg.runs < 1 || cfg.children < 1 || cfg.sockets < cfg.children || cfg.ghosts < 1 || cfg.ghosts > cfg.children || cfg.calls < 1 ||
+		cfg.busy < 0 || cfg.busyRuns < 1 {
+		fmt.Fprintln(os.Stderr, "bench: want runs, busy-runs, calls, ghosts >= 1, ghosts <= children <= sockets, busy >= 0")
 		return 2
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.timeout)
@@ -100,6 +116,16 @@ const (
 	rowGopsutil
 	rowScan
 	rowQuery
+	rowShow
+)
+
+// The phases, in the order they run.
+const (
+	phaseQuiet = iota
+	phaseNothing
+	phaseBusyNothing
+	phaseBusyGhosts
+	phaseGhosts
 )
 
 // phase is one set of measurements.
@@ -107,6 +133,10 @@ type phase struct {
 	name    string
 	results []result
 }
+
+// busyChildSockets is what one process of the busy proxy holds: below the
+// 20,000 descriptors a process may have here, with room for the rest.
+const busyChildSockets = 16000
 
 func bench(ctx context.Context, cfg config, out io.Writer) error {
 	began := time.Now()
@@ -157,17 +187,6 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	perChild := cfg.sockets / cfg.children
-	progress("starting %d children holding %d sockets each", cfg.children, perChild)
-	sp := newSpawner()
-	l, err := startLoad(ctx, sp, cfg.children, perChild, registryPorts(reg))
-	if err != nil {
-		return err
-	}
-	defer l.stop()
-	report.load = l
-	report.census = takeCensus(ctx)
-
 	regFlag := func(argv ...string) []string {
 		if adminPath != "" {
 			argv = append(argv[:2:2], append([]string{"--registry-file", adminPath}, argv[2:]...)...)
@@ -183,28 +202,86 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 		// query renders as scan does, so that the difference is the SQL layer.
 		rowQuery: commandProbe(`legacy-ports query --format json "SELECT * FROM legacy_ports"`, []int{0, 1}, jsonRows,
 			regFlag(bins.cli, "query", "--format", "json", "SELECT * FROM legacy_ports")...),
+		rowShow: commandProbe("legacy-ports registry show 609", []int{0}, lines, bins.cli, "registry", "show", "609"),
 	}
 	report.probes = probes
+	run := func(i int, name string, runs int, rows ...int) error {
+		progress("phase %d/5, %s: %d runs", i+1, name, runs)
+		res, err := measure(ctx, probes, runs, rows)
+		if err != nil {
+			return err
+		}
+		report.phases = append(report.phases, phase{name, res})
+		return nil
+	}
 
-	progress("phase 1/2, nothing matches: %d runs of %d rows", cfg.runs, len(probes))
-	res, err := measure(ctx, probes, cfg.runs)
+	if err := run(phaseQuiet, "the host as it is", cfg.runs, rowGenerate, rowSS, rowScan, rowShow); err != nil {
+		return err
+	}
+	report.quietCensus = takeCensus(ctx)
+
+	perChild := cfg.sockets / cfg.children
+	progress("starting %d children holding %d sockets each", cfg.children, perChild)
+	sp := newSpawner()
+	l, err := startLoad(ctx, sp, cfg.children, perChild, registryPorts(reg), nil)
 	if err != nil {
 		return err
 	}
-	report.phases = append(report.phases, phase{"nothing matches", res})
+	defer l.stop()
+	report.load = l
+	report.census = takeCensus(ctx)
+
+	if err := run(phaseNothing, "the load, nothing matches", cfg.runs); err != nil {
+		return err
+	}
 	if err := profile(ctx, cfg.cpuprofile, "nothing", probes[rowGenerate]); err != nil {
 		return err
 	}
 
-	progress("phase 2/2, ghosts present: %d children listen on registry ports", cfg.ghosts)
+	var busy *load
+	skip := func(name string) {
+		res := make([]result, len(probes))
+		for i := range res {
+			res[i].na = "no busy proxy (-busy 0)"
+		}
+		report.phases = append(report.phases, phase{name, res})
+	}
+	if cfg.busy == 0 {
+		skip("busy proxy, nothing matches")
+	} else {
+		n := (cfg.busy + busyChildSockets - 1) / busyChildSockets
+		progress("busy proxy: %d processes holding %d TCP sockets", n, cfg.busy)
+		busy, err = startLoad(ctx, sp, n, cfg.busy/n, registryPorts(reg), func(i int) []string {
+			return []string{busyEnv + "=" + strconv.Itoa(100+i)}
+		})
+		if err != nil {
+			return fmt.Errorf("busy proxy: %w", err)
+		}
+		defer busy.stop()
+		report.busyProcs, report.busySockets = len(busy.children), busy.sockets
+		report.busyCensus = takeCensus(ctx)
+		if err := run(phaseBusyNothing, "busy proxy, nothing matches", cfg.busyRuns, rowGenerate, rowSS); err != nil {
+			return err
+		}
+	}
+
+	progress("placing ghosts: %d children listen on registry ports", cfg.ghosts)
 	if err := report.placeGhosts(ctx, l, candidates); err != nil {
 		return err
 	}
-	res, err = measure(ctx, probes, cfg.runs)
-	if err != nil {
+	if busy == nil {
+		skip("busy proxy, ghosts present")
+	} else {
+		if err := run(phaseBusyGhosts, "busy proxy, ghosts present", cfg.busyRuns, rowGenerate, rowSS, rowSSP); err != nil {
+			return err
+		}
+		progress("gopsutil once with the busy proxy")
+		report.phases[phaseBusyGhosts].results[rowGopsutil] = measureOnce(ctx, probes[rowGopsutil])
+		busy.stop()
+	}
+	if err := run(phaseGhosts, "the load, ghosts present", cfg.runs); err != nil {
 		return err
 	}
-	report.phases = append(report.phases, phase{"ghosts present", res})
 	if err := profile(ctx, cfg.cpuprofile, "ghosts", probes[rowGenerate]); err != nil {
 		return err
 	}
@@ -313,7 +390,7 @@ func takeCensus(ctx context.Context) census {
 			c.fds += len(fds)
 		}
 	}
-	socks, err := sockets.Default().Sockets(ctx, func(uint16, uint16, uint8) bool { return true })
+	socks, err := sockets.Default().Sockets(ctx, sockets.KeepAll)
 	c.sockets = len(socks)
 	ns := map[uint64]bool{}
 	for _, s := range socks {

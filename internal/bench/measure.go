@@ -33,6 +33,9 @@ type probe struct {
 	prepare func(ctx context.Context) (func(context.Context) error, error)
 }
 
+// notRun marks a row that a phase leaves out.
+const notRun = "-"
+
 // errNotBuilt marks a command the CLI does not have yet.
 var errNotBuilt = errors.New("not built")
 
@@ -45,11 +48,16 @@ type result struct {
 	alloc []uint64 // bytes allocated per run, in process only
 }
 
-// measure warms every probe, then runs them round-robin, so that load from
-// elsewhere on the host falls on every row alike rather than on one.
-func measure(ctx context.Context, probes []probe, runs int) ([]result, error) {
+// measure warms every probe of rows (nil: all), then runs them round-robin,
+// so that load from elsewhere on the host falls on every row alike rather
+// than on one. The other rows are marked as not run.
+func measure(ctx context.Context, probes []probe, runs int, rows []int) ([]result, error) {
 	res := make([]result, len(probes))
 	for i, p := range probes {
+		if rows != nil && !slices.Contains(rows, i) {
+			res[i].na = notRun
+			continue
+		}
 		found, err := p.warm(ctx)
 		switch {
 		case errors.Is(err, errNotBuilt):
@@ -94,6 +102,25 @@ func measure(ctx context.Context, probes []probe, runs int) ([]result, error) {
 		}
 	}
 	return res, nil
+}
+
+// measureOnce times p's untimed run, for a row too slow to run again.
+func measureOnce(ctx context.Context, p probe) result {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	found, err := p.warm(ctx)
+	d := time.Since(start)
+	runtime.ReadMemStats(&after)
+	r := result{found: found, err: err}
+	if err == nil {
+		r.times = []time.Duration{d}
+		if p.inProcess {
+			r.alloc = []uint64{after.TotalAlloc - before.TotalAlloc}
+		}
+	}
+	return r
 }
 
 // generateProbe calls legacy_ports' generate in this process, as both

@@ -124,9 +124,9 @@ func (p *Poll) poll(ctx context.Context, emit func(Event)) {
 	p.mu.Unlock()
 	// Every TCP listener is kept, watched or not, to tell the server's side
 	// of a connection from a client's.
-	socks, listErr := p.src.Sockets(ctx, func(local, remote uint16, proto uint8) bool {
+	socks, listErr := p.src.Sockets(ctx, sockets.FilterFunc(func(local, remote uint16, proto uint8) bool {
 		return w.has(local, proto) || w.has(remote, proto) || (proto == registry.TCP && remote == 0)
-	})
+	}))
 	if ctx.Err() != nil {
 		return
 	}

@@ -23,7 +23,7 @@ func fromConnections(conns []gnet.ConnectionStat, keep Filter) []Socket {
 		default:
 			continue
 		}
-		if c.Laddr.Port > 65535 || c.Raddr.Port > 65535 || !keep(uint16(c.Laddr.Port), uint16(c.Raddr.Port), proto) {
+		if c.Laddr.Port > 65535 || c.Raddr.Port > 65535 || !keep.Keep(uint16(c.Laddr.Port), uint16(c.Raddr.Port), proto) {
 			continue
 		}
 		family := AFInet

@@ -9,7 +9,6 @@ import (
 )
 
 func TestFromConnections(t *testing.T) {
-	keepAll := func(uint16, uint16, uint8) bool { return true }
 	tests := []struct {
 		name string
 		in   gnet.ConnectionStat
@@ -47,7 +46,7 @@ func TestFromConnections(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := fromConnections([]gnet.ConnectionStat{tt.in}, keepAll)
+			got := fromConnections([]gnet.ConnectionStat{tt.in}, KeepAll)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -56,7 +55,7 @@ func TestFromConnections(t *testing.T) {
 	t.Run("the filter sees local and remote ports and the IPPROTO number", func(t *testing.T) {
 		var seen [3]int
 		fromConnections([]gnet.ConnectionStat{{Family: 2, Type: 2, Laddr: gnet.Addr{IP: "1.2.3.4", Port: 1}, Raddr: gnet.Addr{IP: "5.6.7.8", Port: 2}}},
-			func(l, r uint16, p uint8) bool { seen = [3]int{int(l), int(r), int(p)}; return false })
+			FilterFunc(func(l, r uint16, p uint8) bool { seen = [3]int{int(l), int(r), int(p)}; return false }))
 		if seen != [3]int{1, 2, 17} {
 			t.Errorf("filter got %v", seen)
 		}

@@ -175,7 +175,7 @@ func keepPorts(live []liveSocket) Filter {
 	for _, ls := range live {
 		ports[ls.want.Local.Port()] = true
 	}
-	return func(local, remote uint16, _ uint8) bool { return ports[local] || ports[remote] }
+	return FilterFunc(func(local, remote uint16, _ uint8) bool { return ports[local] || ports[remote] })
 }
 
 // nsInode reads the inode of the network namespace link at path.
@@ -225,7 +225,7 @@ func TestLiveSockets(t *testing.T) {
 			}
 			byInode := make(map[uint64]Socket)
 			for _, s := range got {
-				if !keep(s.Local.Port(), s.Remote.Port(), s.Protocol) {
+				if !keep.Keep(s.Local.Port(), s.Remote.Port(), s.Protocol) {
 					t.Errorf("kept %+v", s)
 				}
 				byInode[s.Inode] = s
@@ -264,14 +264,14 @@ func TestDumpsAgree(t *testing.T) {
 		t.Skipf("no sock_diag here: %v", err)
 	}
 	defer unix.Close(fd)
-	buf := make([]byte, diagBufLen)
-	both, err := dumpTCP(t.Context(), fd, buf, 1, 0, keep, nil)
+	sc := &scratch{diag: make([]byte, diagBufLen)}
+	both, err := dumpTCP(t.Context(), fd, sc, 1, 0, keep, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var byFamily []Socket
 	for i, tt := range inetTables[:2] {
-		if byFamily, err = dumpInet(t.Context(), fd, buf, uint32(i+2), tt, 0, keep, byFamily); err != nil {
+		if byFamily, err = dumpInet(t.Context(), fd, sc, uint32(i+2), tt, 0, keep, nil, byFamily); err != nil {
 			t.Fatal(err)
 		}
 	}

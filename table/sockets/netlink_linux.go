@@ -50,33 +50,42 @@ func openDiag() (int, error) {
 // sends the older TCPDIAG_GETSOCK request, which the kernel still serves by
 // dumping with AF_UNSPEC: one walk of the TCP hash tables instead of one per
 // family. That walk costs about 1 ms on an idle host with a 256k-bucket
-// established table, most of a whole Sockets call.
-func dumpTCP(ctx context.Context, fd int, buf []byte, seq uint32, netns uint64, keep Filter, out []Socket) ([]Socket, error) {
-	var req [unix.SizeofNlMsghdr + inetDiagReqLen]byte
-	putNlMsghdr(req[:], tcpDiagGetSock, seq)
+// established table, most of a whole Sockets call. bc, when not nil, is
+// bytecode the kernel runs on each socket first.
+func dumpTCP(ctx context.Context, fd int, sc *scratch, seq uint32, netns uint64, keep Filter, bc []byte, out []Socket) ([]Socket, error) {
+	req := diagRequest(sc, tcpDiagGetSock, seq, inetDiagReqLen, bc)
 	binary.NativeEndian.PutUint32(req[unix.SizeofNlMsghdr+52:], diagStates) // idiag_states
-	return dump(ctx, fd, buf, req[:], protoTCP, netns, keep, out)
+	return dump(ctx, fd, sc.diag, req, protoTCP, netns, keep, out)
 }
 
 // dumpInet appends the sockets of one family and protocol that keep accepts,
-// with a SOCK_DIAG_BY_FAMILY dump.
-func dumpInet(ctx context.Context, fd int, buf []byte, seq uint32, t inetTable, netns uint64, keep Filter, out []Socket) ([]Socket, error) {
-	var req [unix.SizeofNlMsghdr + inetDiagReqV2Len]byte
-	putNlMsghdr(req[:], unix.SOCK_DIAG_BY_FAMILY, seq)
+// with a SOCK_DIAG_BY_FAMILY dump, filtered first by the bytecode bc if any.
+func dumpInet(ctx context.Context, fd int, sc *scratch, seq uint32, t inetTable, netns uint64, keep Filter, bc []byte, out []Socket) ([]Socket, error) {
+	req := diagRequest(sc, unix.SOCK_DIAG_BY_FAMILY, seq, inetDiagReqV2Len, bc)
 	r := req[unix.SizeofNlMsghdr:]
 	r[0] = t.family
 	r[1] = t.proto
 	binary.NativeEndian.PutUint32(r[4:], diagStates)
-	return dump(ctx, fd, buf, req[:], t.proto, netns, keep, out)
+	return dump(ctx, fd, sc.diag, req, t.proto, netns, keep, out)
 }
 
-// putNlMsghdr fills the netlink header of a dump request.
-func putNlMsghdr(req []byte, typ uint16, seq uint32) {
+// diagRequest builds in sc.req a dump request of type typ whose body is
+// bodyLen zero bytes, then the INET_DIAG_REQ_BYTECODE attribute bc if any.
+// Both request bodies are multiples of four bytes, as attributes must start.
+func diagRequest(sc *scratch, typ uint16, seq uint32, bodyLen int, bc []byte) []byte {
 	ne := binary.NativeEndian
+	sc.req = append(sc.req[:0], make([]byte, unix.SizeofNlMsghdr+bodyLen)...)
+	if bc != nil {
+		sc.req = ne.AppendUint16(sc.req, uint16(unix.SizeofNlAttr+len(bc)))
+		sc.req = ne.AppendUint16(sc.req, bcAttr)
+		sc.req = append(sc.req, bc...)
+	}
+	req := sc.req
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], typ)
 	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 	ne.PutUint32(req[8:], seq)
+	return req
 }
 
 // dump sends req over the sock_diag socket fd and appends the sockets of the
@@ -174,7 +183,7 @@ func parseDiag(b []byte, typ uint16, seq uint32, proto uint8, netns uint64, keep
 func parseDiagMsg(m []byte, proto uint8, keep Filter) (Socket, bool) {
 	lport := binary.BigEndian.Uint16(m[4:])
 	rport := binary.BigEndian.Uint16(m[6:])
-	if !keep(lport, rport, proto) {
+	if !keep.Keep(lport, rport, proto) {
 		return Socket{}, false
 	}
 	family := m[0]

@@ -85,7 +85,7 @@ func TestParseDiag(t *testing.T) {
 		{"length below the header", []byte{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, protoTCP, nil, false, errDiagMalformed},
 		{"trailing bytes", append(nlMsg(typ, seq, diagMsg(v4, 10)), 1, 2, 3), protoTCP, []Socket{v4}, false, nil},
 	}
-	keep := func(local, _ uint16, _ uint8) bool { return local >= 600 }
+	keep := FilterFunc(func(local, _ uint16, _ uint8) bool { return local >= 600 })
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, gotDone, err := parseDiag(tt.in, typ, seq, tt.proto, 9, keep, nil)

@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +77,7 @@ func TestNamespaceListener(t *testing.T) {
 		t.Fatalf("the listener is in our namespace %d", ownNS)
 	}
 	local := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port)
-	keep := func(l, _ uint16, proto uint8) bool { return l == port && proto == protoTCP }
+	keep := FilterFunc(func(l, _ uint16, proto uint8) bool { return l == port && proto == protoTCP })
 	isListener := func(s Socket) bool {
 		return s.NetNS == childNS && s.Local == local && s.State == "LISTEN" && s.Family == AFInet && s.Inode != 0
 	}
@@ -90,7 +92,7 @@ func TestNamespaceListener(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer unix.Close(fd)
-		got, err := dumpInet(t.Context(), fd, make([]byte, diagBufLen), 1, inetTables[0], childNS, keep, nil)
+		got, err := dumpInet(t.Context(), fd, &scratch{diag: make([]byte, diagBufLen)}, 1, inetTables[0], childNS, keep, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,5 +123,73 @@ func TestNamespaceListener(t *testing.T) {
 				t.Errorf("owners %v, want pid %d", o, pid)
 			}
 		})
+	}
+}
+
+// TestNamespacesCache: the ns/net link of a process seen before is not read
+// again until nsRecheck has passed; new processes are read, and processes
+// that are gone leave the list.
+func TestNamespacesCache(t *testing.T) {
+	root := fakeProc(t, map[string]string{
+		"self":       "100",
+		"100/ns/net": "net:[4026531840]",
+		"200/ns/net": "net:[4026532200]",
+		"300/ns/net": "net:[4026532300]",
+	})
+	relink := func(pid, target string) {
+		path := filepath.Join(root, pid, "ns", "net")
+		if err := os.Remove(path); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	check := func(step string, want ...namespace) {
+		t.Helper()
+		_, got, err := namespaces(root, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got %v, want %v", step, got, want)
+		}
+	}
+	check("first", namespace{4026532200, 200}, namespace{4026532300, 300})
+	// Pid 200 now shows another namespace: the cache still has the old one.
+	relink("200", "net:[4026532201]")
+	if err := os.RemoveAll(filepath.Join(root, "300")); err != nil {
+		t.Fatal(err)
+	}
+	relink("400", "net:[4026532400]")
+	check("cached", namespace{4026532200, 200}, namespace{4026532400, 400})
+	nsCacheFor(root).lastFull = time.Now().Add(-nsRecheck)
+	check("after nsRecheck", namespace{4026532201, 200}, namespace{4026532400, 400})
+}
+
+// TestNamespaceFoundBetweenSnapshots: a namespace made after a snapshot,
+// with its cache warm, is in the next one.
+func TestNamespaceFoundBetweenSnapshots(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("creating a network namespace needs root")
+	}
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	if _, _, err := namespaces("/proc", sc); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := startNamespaceListener(t)
+	childNS := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pid))
+	_, others, err := namespaces("/proc", sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(others, func(ns namespace) bool { return ns.inode == childNS }) {
+		t.Errorf("namespace %d of pid %d not found in %v", childNS, pid, others)
 	}
 }

@@ -26,7 +26,7 @@ func (s *linuxSource) Owners(ctx context.Context, inodes map[uint64]struct{}, pi
 	defer unix.Close(procfd)
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	visit := func(pid int32, name []byte) bool {
+	visit := func(pid int32, name []byte, _ uint64) bool {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -38,7 +38,7 @@ func (s *linuxSource) Owners(ctx context.Context, inodes map[uint64]struct{}, pi
 		slices.Sort(pids)
 		var name [12]byte
 		for _, pid := range slices.Compact(pids) {
-			if pid > 0 && !visit(pid, strconv.AppendInt(name[:0], int64(pid), 10)) {
+			if pid > 0 && !visit(pid, strconv.AppendInt(name[:0], int64(pid), 10), 0) {
 				break
 			}
 		}
@@ -61,7 +61,7 @@ func (sc *scratch) ownersOf(procfd int, pid int32, name []byte, inodes map[uint6
 		return
 	}
 	defer unix.Close(dir)
-	_ = dirents(dir, sc.fdDents, func(fdName []byte) bool {
+	_ = dirents(dir, sc.fdDents, func(fdName []byte, _ uint64) bool {
 		link, err := sc.readlink(dir, fdName)
 		if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 			return false // the same check refuses every descriptor of the process

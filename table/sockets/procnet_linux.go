@@ -13,12 +13,6 @@ import (
 	"sync"
 )
 
-// IPPROTO numbers, typed as Socket.Protocol is.
-const (
-	protoTCP uint8 = 6
-	protoUDP uint8 = 17
-)
-
 // inetTable is one of the four socket tables a namespace has: its file under
 // <pid>/net and the family and protocol a netlink dump asks for.
 type inetTable struct {
@@ -144,7 +138,7 @@ func parseProcNetLine(line []byte, t inetTable, bigEndian bool, keep Filter) (So
 	if !ok1 || !ok2 {
 		return Socket{}, false, errMalformed
 	}
-	if !keep(lport, rport, t.proto) {
+	if !keep.Keep(lport, rport, t.proto) {
 		return Socket{}, false, nil
 	}
 	laddr, ok1 := decodeAddr(lhex, t.family, bigEndian)

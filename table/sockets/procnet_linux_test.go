@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-func keepAll(uint16, uint16, uint8) bool { return true }
+var keepAll = KeepAll
 
 func TestDecodeAddress(t *testing.T) {
 	tests := []struct {
@@ -151,10 +151,10 @@ func TestReadProcNetKeep(t *testing.T) {
 		proto         uint8
 	}
 	var calls []call
-	keep := func(local, remote uint16, proto uint8) bool {
+	keep := FilterFunc(func(local, remote uint16, proto uint8) bool {
 		calls = append(calls, call{local, remote, proto})
 		return local == 609
-	}
+	})
 	prior := []Socket{fixtureUDP[0]}
 	got, err := readProcNet(filepath.Join("testdata", "procnet", "tcp"), inetTables[0], false, 7, keep, prior)
 	if err != nil {

@@ -14,11 +14,13 @@ import (
 // syscall. It is pooled, so that repeated queries allocate nothing for
 // processes, descriptors and sockets they do not keep.
 type scratch struct {
-	diag    []byte   // sock_diag datagrams
-	dents   []byte   // getdents64 of the proc root
-	fdDents []byte   // getdents64 of one <pid>/fd
-	link    [64]byte // a link target: "socket:[N]", "net:[N]"; longer ones are neither
-	path    [64]byte // "<pid>/fd" and the like, NUL-terminated
+	diag    []byte     // sock_diag datagrams
+	req     []byte     // a sock_diag request, with its bytecode
+	dents   []byte     // getdents64 of the proc root
+	fdDents []byte     // getdents64 of one <pid>/fd
+	link    [64]byte   // a link target: "socket:[N]", "net:[N]"; longer ones are neither
+	path    [64]byte   // "<pid>/fd" and the like, NUL-terminated
+	stat    [1024]byte // <pid>/net/sockstat
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -87,14 +89,15 @@ func openDir(path string) (int, error) {
 
 // Offsets in struct linux_dirent64.
 const (
+	direntIno    = 0
 	direntReclen = 16
 	direntName   = 19
 )
 
-// dirents calls fn with the name of each entry of the directory fd but "."
-// and "..", until fn returns false. The name, NUL included, points into buf
-// and is valid only during the call.
-func dirents(fd int, buf []byte, fn func(name []byte) bool) error {
+// dirents calls fn with the name and inode of each entry of the directory fd
+// but "." and "..", until fn returns false. The name, NUL included, points
+// into buf and is valid only during the call.
+func dirents(fd int, buf []byte, fn func(name []byte, ino uint64) bool) error {
 	for {
 		n, err := unix.Getdents(fd, buf)
 		if errors.Is(err, unix.EINTR) {
@@ -108,6 +111,7 @@ func dirents(fd int, buf []byte, fn func(name []byte) bool) error {
 			if l <= direntName || l > len(b) {
 				return errors.New("getdents64: malformed record")
 			}
+			ino := binary.NativeEndian.Uint64(b[direntIno:])
 			name := b[direntName:l]
 			b = b[l:]
 			end := 0
@@ -120,7 +124,7 @@ func dirents(fd int, buf []byte, fn func(name []byte) bool) error {
 			if name[0] == '.' && (end == 1 || end == 2 && name[1] == '.') {
 				continue
 			}
-			if !fn(name[:end+1]) {
+			if !fn(name[:end+1], ino) {
 				return nil
 			}
 		}
@@ -128,14 +132,16 @@ func dirents(fd int, buf []byte, fn func(name []byte) bool) error {
 }
 
 // eachPid calls fn for every process directory of the proc root procfd,
-// with the pid and its name (no NUL), until fn returns false.
-func eachPid(procfd int, buf []byte, fn func(pid int32, name []byte) bool) error {
-	return dirents(procfd, buf, func(name []byte) bool {
+// with the pid, its name (no NUL) and the directory's inode, until fn
+// returns false. A pid used again by a new process comes with a new inode:
+// procfs makes one for each process it shows.
+func eachPid(procfd int, buf []byte, fn func(pid int32, name []byte, ino uint64) bool) error {
+	return dirents(procfd, buf, func(name []byte, ino uint64) bool {
 		name = name[:len(name)-1]
 		pid, ok := parseUint(name, 10)
 		if !ok || pid == 0 || pid > math.MaxInt32 {
 			return true
 		}
-		return fn(int32(pid), name)
+		return fn(int32(pid), name, ino)
 	})
 }

@@ -46,10 +46,6 @@ type Process struct {
 	Username string
 }
 
-// Filter decides, before anything is allocated, whether a socket is kept.
-// It gets the local and remote ports and the IPPROTO number.
-type Filter func(local, remote uint16, proto uint8) bool
-
 // Attribution says how completely a source can name a socket's owners.
 type Attribution string
 

@@ -20,6 +20,7 @@ type linuxSource struct {
 	// namespaces found there are the ones setns can enter.
 	netlink   bool
 	bigEndian bool // byte order of addresses in /proc/net: the host's
+	programs  programCache
 }
 
 // NewLinux returns the source that reads procRoot ("" means /proc). Any other
@@ -44,7 +45,11 @@ func (s *linuxSource) Sockets(ctx context.Context, keep Filter) ([]Socket, error
 	if err != nil {
 		errs = append(errs, fmt.Errorf("network namespaces: %w", err))
 	}
-	out, err := s.readNamespace(ctx, sc, own, keep, nil)
+	var progs *programs
+	if pf, ok := keep.(*PortFilter); ok && s.netlink {
+		progs = s.programs.get(pf)
+	}
+	out, err := s.readNamespace(ctx, sc, own, keep, progs, nil)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -53,7 +58,7 @@ func (s *linuxSource) Sockets(ctx context.Context, keep Filter) ([]Socket, error
 			errs = append(errs, err)
 			break
 		}
-		if out, err = s.readNamespace(ctx, sc, ns, keep, out); err != nil {
+		if out, err = s.readNamespace(ctx, sc, ns, keep, progs, out); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -66,7 +71,8 @@ const tcpTables = 1<<0 | 1<<1
 // readNamespace appends the sockets of one namespace. Each of the four tables
 // comes from netlink when possible, else from its /proc/net file: a kernel
 // without udp_diag, or a namespace we may not enter, still gets read.
-func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespace, keep Filter, out []Socket) ([]Socket, error) {
+// progs, when not nil, has the kernel filter the dumps.
+func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespace, keep Filter, progs *programs, out []Socket) ([]Socket, error) {
 	dir := ns.dir(s.procRoot)
 	pending := 1<<len(inetTables) - 1 // bit i: inetTables[i] is still to read
 	var errs []error
@@ -82,8 +88,11 @@ func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespa
 			errs = append(errs, err)
 		} else {
 			defer unix.Close(diag)
+			if progs != nil && !busy(sc, dir) {
+				progs = nil
+			}
 			var derrs []error
-			out, pending, derrs = dumpNamespace(ctx, sc, diag, ns, keep, out)
+			out, pending, derrs = dumpNamespace(ctx, sc, diag, ns, keep, progs, out)
 			errs = append(errs, derrs...)
 		}
 	}
@@ -119,13 +128,13 @@ func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespa
 // sock_diag socket diag: TCP in one dump, else by family. It returns the
 // tables left to read, and why. A failed dump's sockets are dropped, as the
 // next way of reading the table returns them again.
-func dumpNamespace(ctx context.Context, sc *scratch, diag int, ns namespace, keep Filter, out []Socket) ([]Socket, int, []error) {
+func dumpNamespace(ctx context.Context, sc *scratch, diag int, ns namespace, keep Filter, progs *programs, out []Socket) ([]Socket, int, []error) {
 	pending := 1<<len(inetTables) - 1
 	seq := uint32(1)
 	mark := len(out)
 	var errs []error
 	var err error
-	if out, err = dumpTCP(ctx, diag, sc.diag, seq, ns.inode, keep, out); err == nil {
+	if out, err = dumpTCP(ctx, diag, sc, seq, ns.inode, keep, progs.forProto(protoTCP), out); err == nil {
 		pending &^= tcpTables
 	} else {
 		out = out[:mark]
@@ -137,7 +146,7 @@ func dumpNamespace(ctx context.Context, sc *scratch, diag int, ns namespace, kee
 		}
 		seq++
 		mark = len(out)
-		if out, err = dumpInet(ctx, diag, sc.diag, seq, t, ns.inode, keep, out); err == nil {
+		if out, err = dumpInet(ctx, diag, sc, seq, t, ns.inode, keep, progs.forProto(t.proto), out); err == nil {
 			pending &^= 1 << i
 		} else {
 			out = out[:mark]

@@ -95,7 +95,7 @@ func TestSocketsFixtureTree(t *testing.T) {
 		}
 	}
 
-	keep := func(local, _ uint16, proto uint8) bool { return local == 41363 && proto == protoUDP }
+	keep := FilterFunc(func(local, _ uint16, proto uint8) bool { return local == 41363 && proto == protoUDP })
 	got, _ = src.Sockets(t.Context(), keep)
 	want = []Socket{fixtureUDP[1], fixtureUDP[1]}
 	want[0].NetNS, want[1].NetNS = hostNS, containerNS

@@ -42,7 +42,7 @@ func (s *Static) Sockets(_ context.Context, keep sockets.Filter) ([]sockets.Sock
 	s.mu.Unlock()
 	var out []sockets.Socket
 	for _, sk := range s.Socks {
-		if keep(sk.Local.Port(), sk.Remote.Port(), sk.Protocol) {
+		if keep.Keep(sk.Local.Port(), sk.Remote.Port(), sk.Protocol) {
 			out = append(out, sk)
 		}
 	}
