@@ -226,7 +226,7 @@ func osqSocket(r osqRow) (sockets.Socket, int32, error) {
 		return sockets.Socket{}, 0, nil
 	}
 	proto := uint8(p)
-	v6 := fam == "10" || fam == "30" // AF_INET6 on Linux, on macOS
+	v6 := fam == "10" || fam == "23" || fam == "30" // AF_INET6 on Linux, Windows, macOS
 	localAddr, localPort := r.text("local_address", "address"), r.text("local_port", "port")
 	local, err := osqEndpoint(localAddr, localPort, v6)
 	if err != nil {
