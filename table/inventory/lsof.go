@@ -32,7 +32,7 @@ func newLsof() *parser {
 			return "node " + strconv.Quote(f[i]) + " is not TCP or UDP (lsof -i lists only Internet files)"
 		}
 		typ := f[i-3]
-		if i >= 4 && typ != "IPv4" && typ != "IPv6" {
+		if typ != "IPv4" && typ != "IPv6" {
 			// SIZE/OFF is sometimes blank, which moves TYPE one column left.
 			typ = f[i-2]
 		}

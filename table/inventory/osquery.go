@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -215,7 +216,7 @@ func addOsqRow(inv *Inventory, r osqRow, line int, seen map[string]bool) bool {
 func osqSocket(r osqRow) (sockets.Socket, int32, error) {
 	protoText := r.text("protocol")
 	if protoText == "" {
-		return sockets.Socket{}, 0, fmt.Errorf("row has no protocol column: not listening_ports or process_open_sockets")
+		return sockets.Socket{}, 0, errNoProtocol
 	}
 	p, err := strconv.Atoi(protoText)
 	if err != nil {
@@ -263,6 +264,8 @@ func osqSocket(r osqRow) (sockets.Socket, int32, error) {
 	}
 	return s, pid, nil
 }
+
+var errNoProtocol = errors.New("row has no protocol column: not listening_ports or process_open_sockets")
 
 func osqEndpoint(addr, port string, v6 bool) (netip.AddrPort, error) {
 	var n uint64
