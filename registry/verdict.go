@@ -2,6 +2,8 @@ package registry
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,6 +16,7 @@ const (
 	Ghost      Verdict = "ghost"       // something uses a port whose protocol is dead
 	Insecure   Verdict = "insecure"    // an insecure legacy service is alive
 	RPCDynamic Verdict = "rpc-dynamic" // a Sun RPC daemon landed on the port by chance
+	Expected   Verdict = "expected"    // a well-known legitimate owner (the built-in table)
 	Allowed    Verdict = "allowed"     // the admin allowed this process on this port
 )
 
@@ -30,6 +33,9 @@ type Observation struct {
 	Port        uint16
 	Proto       uint8
 	Direction   string
+	LocalAddr   netip.Addr
+	RemoteAddr  netip.Addr
+	PID         int32 // -1 (or 0) when unknown
 	ProcessName string
 	ProcessPath string
 	Username    string
@@ -38,57 +44,42 @@ type Observation struct {
 	RPCPrograms []string
 }
 
-// bindresvport() hands out privileged ports from 600 to 1023, so RPC daemons
-// land on registered ports in this range by chance.
-const (
-	rpcLow  = 600
-	rpcHigh = 1023
-)
-
-// rpcDaemons are process names of Sun RPC services that take a port from
-// bindresvport() (Linux, the BSDs and macOS spellings).
-var rpcDaemons = map[string]bool{
-	"rpcbind": true, "portmap": true, "rpc.portmap": true,
-	"rpc.statd": true, "statd": true, "rpc.lockd": true, "lockd": true,
-	"rpc.mountd": true, "mountd": true, "rpc.nfsd": true, "nfsd": true,
-	"rpc.rquotad": true, "rquotad": true, "rpc.idmapd": true, "rpc.gssd": true, "rpc.svcgssd": true,
-	"ypbind": true, "ypserv": true, "rpc.ypxfrd": true, "ypxfrd": true,
-	"rpc.yppasswdd": true, "yppasswdd": true, "rpc.ypupdated": true,
-	"rpc.bootparamd": true, "rpc.rstatd": true, "rpc.rusersd": true, "rpc.sprayd": true, "rpc.walld": true,
-	"amd": true, "automount": true, "automountd": true,
-}
-
-// IsRPCDaemon reports whether a process name or executable path belongs to
-// a Sun RPC service.
-func IsRPCDaemon(name, exe string) bool {
-	return rpcDaemons[name] || (exe != "" && rpcDaemons[BaseName(exe)])
+// portAddr is the address on the registry port's side of the socket: the
+// local one, or the remote one for an outbound connection.
+func (o Observation) portAddr() netip.Addr {
+	if o.Direction == Outbound {
+		return o.RemoteAddr
+	}
+	return o.LocalAddr
 }
 
 // MayBeRPC reports whether rpcbind's view could change the verdict: a local
-// port in 600-1023 whose process does not already say it is an RPC daemon.
+// port that an rpcbind mapping would explain, whose process no expected
+// owner already explains.
 func MayBeRPC(o Observation) bool {
-	return o.Direction != Outbound && o.Port >= rpcLow && o.Port <= rpcHigh && !IsRPCDaemon(o.ProcessName, o.ProcessPath)
+	if o.Direction == Outbound {
+		return false
+	}
+	if _, ok := expectedOwner(o); ok {
+		return false
+	}
+	return slices.ContainsFunc(expectedOwners, func(x ExpectedOwner) bool {
+		return x.RPCMapped && x.coversPort(o.Port) && slices.Contains(x.Transports, o.Proto)
+	})
 }
 
 // Judge gives the verdict on an observation of entry e, and the reason in
-// words. The rules, in order: an admin allow rule wins; in 600-1023 a port
-// held by a Sun RPC daemon, or mapped by rpcbind, is rpc-dynamic; an
-// insecure-legacy entry is insecure; everything else is a ghost.
+// words. The rules, in order: an admin allow rule wins; then the first
+// matching expected owner of the built-in table gives its verdict (expected,
+// rpc-dynamic, or insecure with the owner named); an insecure-legacy entry
+// is insecure; everything else is a ghost.
 func (r *Registry) Judge(e *Entry, o Observation) (Verdict, string) {
 	where := strconv.Itoa(int(o.Port)) + "/" + TransportName(o.Proto)
 	if rule, ok := r.allowed(o); ok {
 		return Allowed, fmt.Sprintf("%s on %s is allowed by %s:%d: %s", who(o), where, rule.File, rule.Line, rule.Comment)
 	}
-	local := o.Direction != Outbound
-	if local && o.Port >= rpcLow && o.Port <= rpcHigh {
-		switch {
-		case IsRPCDaemon(o.ProcessName, o.ProcessPath):
-			return RPCDynamic, fmt.Sprintf("%s is a Sun RPC daemon; these take a random port in 600-1023 (bindresvport), so the registered name %s on %s is a coincidence",
-				o.ProcessName, e.Service, where)
-		case len(o.RPCPrograms) > 0:
-			return RPCDynamic, fmt.Sprintf("rpcbind maps %s to RPC program %s, which took the port at random (bindresvport); the registered name %s is a coincidence",
-				where, strings.Join(o.RPCPrograms, ", "), e.Service)
-		}
+	if x, ok := expectedOwner(o); ok {
+		return x.Verdict, expectedReason(x, e, o, where)
 	}
 	if e.Category == InsecureLegacy {
 		return Insecure, fmt.Sprintf("%s %s: %s is an insecure legacy service%s",
@@ -96,6 +87,17 @@ func (r *Registry) Judge(e *Entry, o Observation) (Verdict, string) {
 	}
 	return Ghost, fmt.Sprintf("%s %s, registered to %s (%s%s), whose protocol is dead; %s",
 		who(o), action(o.Direction, where), e.Service, e.Category, retiredText(e), advice(o.Direction))
+}
+
+// expectedReason names the owner, the registration it is not, and the rule,
+// so that a user can look the rule up in the README.
+func expectedReason(x *ExpectedOwner, e *Entry, o Observation, where string) string {
+	owner := who(o)
+	if x.RPCMapped {
+		owner = "RPC program " + strings.Join(o.RPCPrograms, ", ")
+	}
+	return fmt.Sprintf("%s %s (registered to %s): %s [expected owner %s]",
+		owner, action(o.Direction, where), e.Service, x.Reason, x.ID)
 }
 
 func who(o Observation) string {

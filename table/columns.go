@@ -113,7 +113,7 @@ var legacyPortsColumns = slices.Concat([]Column{
 	{Name: ColExposure, Type: Text, Description: "Local bind: loopback, wildcard (0.0.0.0, ::) or address"},
 	{Name: ColNetNamespace, Type: Text, Description: "Network namespace inode (Linux); empty elsewhere"},
 }, registryColumns, []Column{
-	{Name: ColVerdict, Type: Text, Description: "ghost, insecure, rpc-dynamic or allowed"},
+	{Name: ColVerdict, Type: Text, Description: "ghost, insecure, rpc-dynamic, expected or allowed"},
 	{Name: ColReason, Type: Text, Description: "Why, in words"},
 })
 

@@ -139,6 +139,7 @@ func (t *portsTable) row(ctx context.Context, reg *registry.Registry, m match, o
 	}
 	obs := registry.Observation{
 		Port: m.port, Proto: s.Protocol, Direction: m.direction,
+		LocalAddr: s.Local.Addr(), RemoteAddr: s.Remote.Addr(), PID: o.PID,
 		ProcessName: p.Name, ProcessPath: p.Path, Username: username,
 	}
 	if registry.MayBeRPC(obs) {

@@ -15,11 +15,12 @@ import (
 // says otherwise: the ones that answer "which process, where, and why".
 const scanTableColumns = "pid,process_name,local_address,local_port,remote_address,remote_port,transport,direction,service,verdict,reason"
 
-func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
+func runScan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlags("scan", stderr)
 	format := fs.String("format", "table", "output format: table, json, csv or line")
 	columns := fs.String("columns", "", "comma-separated columns, or all (default: all, or a short list for table)")
 	adminFile := registryFileFlag(fs)
+	input := fs.String("input", "", inputUsage)
 	if code, stop := parseFlags(fs, args); stop {
 		return code
 	}
@@ -27,7 +28,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "legacy-ports scan: --format: %v\n", err)
 		return exitError
 	}
-	d, err := definition(table.LegacyPorts, *adminFile, stderr)
+	d, note, err := scanDefinition(*input, stdin, *adminFile, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports scan: %v\n", err)
 		return exitError
@@ -54,7 +55,7 @@ func runScan(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.
 		return exitError
 	}
 	if *format == "table" {
-		fmt.Fprintf(stderr, "%d socket(s) on obsolete ports%s\n", len(rows), privilegeNote())
+		fmt.Fprintf(stderr, "%d socket(s) on obsolete ports%s\n", len(rows), note)
 	}
 	for _, r := range rows {
 		if v := registry.Verdict(r[table.ColVerdict].Text()); v == registry.Ghost || v == registry.Insecure {
