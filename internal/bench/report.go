@@ -33,6 +33,7 @@ type report struct {
 	probes    []probe
 	phases    []phase
 	ext       extResult
+	events    eventsResult
 }
 
 func (r *report) print() {
@@ -88,6 +89,8 @@ func (r *report) print() {
 	fmt.Fprintf(w, "  VmRSS %s after the calls (%s once registered), VmHWM %s\n", mb(e.rss), mb(e.idleRSS), mb(e.hwm))
 	fmt.Fprintf(w, "  %d write syscalls by the extension per call (/proc/PID/io syscw; the latency includes the Go Thrift client of the fake core)\n",
 		e.writes/uint64(max(e.calls, 1)))
+	fmt.Fprintln(w)
+	r.printEvents()
 	fmt.Fprintln(w)
 	r.targets()
 	fmt.Fprintln(w)
@@ -236,6 +239,7 @@ func (r *report) targets() {
 	line(passFail(r.ext.rss < rssLimit), fmt.Sprintf("extension VmRSS after %d generate calls < 30 MB", r.ext.calls), mb(r.ext.rss))
 	ratio(nothing, "nothing matches: query ≤ 1.10 × scan (issue 4)", rowQuery, rowScan, 1.10, true)
 	ratio(ghosts, "ghosts present: query ≤ 1.10 × scan (issue 4)", rowQuery, rowScan, 1.10, true)
+	r.eventTargets(line)
 }
 
 func passFail(ok bool) string {

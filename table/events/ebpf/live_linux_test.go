@@ -125,8 +125,9 @@ func (r *recorder) wait(t *testing.T, what string, match func(events.Event) bool
 }
 
 // registryPort returns preferred when it is a registry port of proto that
-// nothing on this host holds, or else another such port.
-func registryPort(t *testing.T, proto uint8, preferred uint16) uint16 {
+// nothing on this host holds (other tests listen on registry ports too), or
+// else another such port, never one in taken.
+func registryPort(t *testing.T, proto uint8, preferred uint16, taken ...uint16) uint16 {
 	t.Helper()
 	reg, err := registry.Builtin()
 	if err != nil {
@@ -139,7 +140,7 @@ func registryPort(t *testing.T, proto uint8, preferred uint16) uint16 {
 		}
 	}
 	for _, p := range candidates {
-		if _, ok := reg.Lookup(p, proto); ok && portFree(proto, p) {
+		if _, ok := reg.Lookup(p, proto); ok && !slices.Contains(taken, p) && portFree(proto, p) {
 			return p
 		}
 	}
@@ -243,7 +244,7 @@ func TestAcceptOnEarlierListener(t *testing.T) {
 
 func TestUDPSendAndBind(t *testing.T) {
 	sendPort := registryPort(t, 17, 611)
-	bindPort := registryPort(t, 17, 672)
+	bindPort := registryPort(t, 17, 672, sendPort)
 	_, rec := requireCapture(t, []events.Port{{Port: sendPort, Protocol: 17}, {Port: bindPort, Protocol: 17}})
 
 	s, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -273,9 +274,47 @@ func TestUDPSendAndBind(t *testing.T) {
 	if bind.PID != int32(os.Getpid()) || bind.Protocol != 17 || bind.Local.Addr().String() != "127.0.0.1" {
 		t.Errorf("bind = %+v, want our pid, udp, 127.0.0.1", bind)
 	}
-	// A connected socket's datagrams have no address: no send event.
-	if slices.ContainsFunc(rec.snapshot(), func(e events.Event) bool { return e.Action == events.Send && e.Remote.Port() != sendPort }) {
-		t.Errorf("send events on unwatched ports: %+v", rec.snapshot())
+	// The same over IPv6, where ::1 works.
+	wantSends := 1
+	if s6, err := net.ListenPacket("udp6", "[::1]:0"); err == nil {
+		defer s6.Close()
+		if _, err := s6.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv6loopback, Port: int(sendPort)}); err != nil {
+			t.Fatal(err)
+		}
+		send6 := rec.wait(t, "IPv6 send", func(e events.Event) bool {
+			return e.Action == events.Send && e.Family == 10 && e.Remote.Port() == sendPort
+		})
+		if send6.Remote.Addr().String() != "::1" || send6.PID != int32(os.Getpid()) {
+			t.Errorf("IPv6 send = %+v, want ::1 from our pid", send6)
+		}
+		wantSends++
+	}
+	// A connected UDP socket gives a connect, and its datagrams, which carry
+	// no address, no send.
+	conn, err := net.Dial("udp4", dst.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	udpConnect := rec.wait(t, "UDP connect", func(e events.Event) bool {
+		return e.Action == events.Connect && e.Protocol == 17 && e.Remote.Port() == sendPort
+	})
+	// A last sendto, to the other port: once it arrives, a send from the
+	// connected socket would have arrived too.
+	if _, err := s.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(bindPort)}); err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "marker send", func(e events.Event) bool {
+		return e.Action == events.Send && e.Remote.Port() == bindPort
+	})
+	sends := slices.DeleteFunc(rec.snapshot(), func(e events.Event) bool {
+		return e.Action != events.Send || e.Remote.Port() != sendPort || e.PID != int32(os.Getpid())
+	})
+	if len(sends) != wantSends {
+		t.Errorf("%d send events to %d, want %d (none from the connected socket, whose connect is %+v): %+v", len(sends), sendPort, wantSends, udpConnect, sends)
 	}
 }
 
@@ -287,6 +326,10 @@ func TestListenerInNamespace(t *testing.T) {
 	type result struct {
 		netns uint64
 		err   error
+	}
+	var host unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &host); err != nil {
+		t.Fatal(err)
 	}
 	res := make(chan result, 1)
 	go func() {
@@ -309,10 +352,6 @@ func TestListenerInNamespace(t *testing.T) {
 	r := <-res
 	if r.err != nil {
 		t.Fatal(r.err)
-	}
-	var host unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &host); err != nil {
-		t.Fatal(err)
 	}
 	if r.netns == host.Ino {
 		t.Fatal("unshare left the thread in the host's namespace")
@@ -380,7 +419,7 @@ func TestUnwatchedPortGivesNothing(t *testing.T) {
 
 func TestSetPorts(t *testing.T) {
 	first := registryPort(t, 17, 611)
-	second := registryPort(t, 17, 672)
+	second := registryPort(t, 17, 672, first)
 	c, rec := requireCapture(t, []events.Port{{Port: first, Protocol: 17}})
 	s, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {

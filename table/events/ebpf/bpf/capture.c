@@ -121,8 +121,10 @@ static __always_inline struct event *reserve(void)
 	if (!e) {
 		__u32 zero = 0;
 		__u64 *n = bpf_map_lookup_elem(&lp_dropped, &zero);
+		// Atomic even per CPU: softirq can interrupt a program that
+		// runs in process context on the same CPU.
 		if (n)
-			*n += 1; // per-CPU slot: no other writer
+			__sync_fetch_and_add(n, 1);
 		return 0;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -210,18 +212,25 @@ int lp_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 		action = ACTION_CONNECTED;
 	else
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0; // MPTCP's own sockets go through here too
-
+	// This runs for every TCP state change on the host: decide on the
+	// ports, read with one helper call, before anything else.
+	struct {
+		__be16 dport;
+		__u16 num;
+	} pp;
+	if (bpf_core_read(&pp, sizeof(pp), &sk->__sk_common.skc_dport))
+		return 0;
+	__u16 lport = pp.num;
+	__u16 rport = bpf_ntohs(pp.dport);
 	__u64 skaddr = (__u64)sk;
-	__u16 lport = BPF_CORE_READ(sk, __sk_common.skc_num);
-	__u16 rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	__u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	struct owner o = {};
 	__u8 flags = 0;
 
 	if (action == ACTION_CONNECTED) {
+		// Sockets in lp_sockets from SYN_SENT have a watched remote port.
 		// The local port, chosen after SYN_SENT, is known now.
+		if (!watched(rport, IPPROTO_TCP))
+			return 0;
 		struct owner *s = bpf_map_lookup_elem(&lp_sockets, &skaddr);
 		if (s)
 			s->lport = lport;
@@ -235,40 +244,46 @@ int lp_tcp_state(struct bpf_raw_tracepoint_args *ctx)
 			o = *s;
 			bpf_map_delete_elem(&lp_sockets, &skaddr);
 			lport = o.lport;
-			if (oldstate == TCP_LISTEN) {
-				struct listener_key lkey = {.netns = netns, .port = lport};
-				bpf_map_delete_elem(&lp_listeners, &lkey);
-			}
 		} else if (watched(lport, IPPROTO_TCP) || watched(rport, IPPROTO_TCP)) {
 			flags = FLAG_NO_OWNER; // opened before the capture started
 		} else {
 			return 0;
 		}
-	} else {
-		int local = watched(lport, IPPROTO_TCP);
-		if (action == 0) {
-			if (!local && !watched(rport, IPPROTO_TCP))
-				return 0;
-			current_owner(&o, lport);
-			bpf_map_update_elem(&lp_sockets, &skaddr, &o, BPF_ANY);
+	} else if (action == 0) {
+		if (!watched(rport, IPPROTO_TCP))
 			return 0;
-		}
-		if (!local)
-			return 0;
-		struct listener_key lkey = {.netns = netns, .port = lport};
-		if (action == ACTION_LISTEN) {
-			current_owner(&o, lport);
-			bpf_map_update_elem(&lp_listeners, &lkey, &o, BPF_ANY);
+	} else if (!watched(lport, IPPROTO_TCP)) {
+		return 0;
+	}
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0; // MPTCP's own sockets go through here too
+	__u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	struct listener_key lkey = {.netns = netns, .port = lport};
+
+	switch (action) {
+	case 0:
+		current_owner(&o, lport);
+		bpf_map_update_elem(&lp_sockets, &skaddr, &o, BPF_ANY);
+		return 0;
+	case ACTION_LISTEN:
+		current_owner(&o, lport);
+		bpf_map_update_elem(&lp_listeners, &lkey, &o, BPF_ANY);
+		bpf_map_update_elem(&lp_sockets, &skaddr, &o, BPF_ANY);
+		break;
+	case ACTION_ACCEPT: {
+		struct owner *l = bpf_map_lookup_elem(&lp_listeners, &lkey);
+		if (l) {
+			o = *l;
 			bpf_map_update_elem(&lp_sockets, &skaddr, &o, BPF_ANY);
 		} else {
-			struct owner *l = bpf_map_lookup_elem(&lp_listeners, &lkey);
-			if (l) {
-				o = *l;
-				bpf_map_update_elem(&lp_sockets, &skaddr, &o, BPF_ANY);
-			} else {
-				flags = FLAG_NO_OWNER;
-			}
+			flags = FLAG_NO_OWNER;
 		}
+		break;
+	}
+	case ACTION_CLOSE:
+		if (oldstate == TCP_LISTEN)
+			bpf_map_delete_elem(&lp_listeners, &lkey);
+		break;
 	}
 
 	struct event *e = reserve();
