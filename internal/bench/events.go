@@ -236,8 +236,7 @@ func burst(ctx context.Context, reg *registry.Registry, ringBytes, n int) (burst
 	s, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		stop()
-		<-done
-		return b, err
+		return b, errors.Join(err, <-done)
 	}
 	defer s.Close()
 	dst := &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(b.port)}

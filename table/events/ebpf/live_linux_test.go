@@ -32,7 +32,8 @@ func TestMain(m *testing.M) {
 	case strings.HasPrefix(mode, "connect "):
 		os.Exit(connectHelper(strings.TrimPrefix(mode, "connect ")))
 	case mode == "hold":
-		os.Exit(holdHelper())
+		holdHelper()
+		os.Exit(1)
 	}
 	os.Exit(m.Run())
 }
@@ -50,17 +51,17 @@ func connectHelper(addr string) int {
 }
 
 // holdHelper opens a capture, prints the ids of its kernel objects and waits
-// to be killed.
-func holdHelper() int {
+// to be killed; it returns only on failure.
+func holdHelper() {
 	c, err := Open([]events.Port{{Port: 609, Protocol: 6}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return
 	}
 	ids, err := objectIDs(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return
 	}
 	fmt.Println(ids.String())
 	select {}
@@ -69,12 +70,12 @@ func holdHelper() int {
 // requireCapture opens a capture on ports and runs it until the test ends.
 // Without root it skips; as root it must work (this project's machines have
 // BTF, cgroup v2 and a recent kernel).
-func requireCapture(t *testing.T, ports []events.Port, opts ...Option) (*Capture, *recorder) {
+func requireCapture(t *testing.T, ports []events.Port) (*Capture, *recorder) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("eBPF needs root: run the tests as root to exercise the kernel capture")
 	}
-	c, err := Open(ports, opts...)
+	c, err := Open(ports)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -686,5 +687,48 @@ func TestTwoCaptures(t *testing.T) {
 	b := second.wait(t, "send (second capture)", mine)
 	if a.Local != b.Local || a.Remote != b.Remote {
 		t.Errorf("the captures disagree: %+v and %+v", a, b)
+	}
+}
+
+// A ring that overflows loses no event silently: what it could not take is
+// counted, so that delivered + dropped is what happened.
+func TestDropsAreCounted(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("eBPF needs root")
+	}
+	port := registryPort(t, 17, 611)
+	c, err := Open([]events.Port{{Port: port, Protocol: 17}}, RingSize(os.Getpagesize()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// Nobody reads the ring yet: a page holds a few dozen events.
+	const sent = 200
+	for range sent {
+		if _, err := s.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: int(port)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped := c.Dropped()
+	if dropped == 0 || dropped >= sent {
+		t.Fatalf("Dropped = %d of %d sent into a one-page ring", dropped, sent)
+	}
+	var delivered int
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Run delivers what the ring holds, then returns
+	if err := c.Run(ctx, func(e events.Event) {
+		if e.Action == events.Send && e.Remote.Port() == port && e.PID == int32(os.Getpid()) {
+			delivered++
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := uint64(delivered) + c.Dropped(); got != sent {
+		t.Errorf("delivered %d + dropped %d = %d, want %d", delivered, c.Dropped(), got, sent)
 	}
 }

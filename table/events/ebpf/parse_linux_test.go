@@ -153,7 +153,7 @@ func TestDecode(t *testing.T) {
 	comm := [16]byte{}
 	copy(comm[:], "beacon")
 	v4 := [16]byte{127, 0, 0, 1}
-	v6 := [16]byte(netip.MustParseAddr("fd00::1").As16())
+	v6 := netip.MustParseAddr("fd00::1").As16()
 	for _, tc := range []struct {
 		name string
 		raw  rawEvent
