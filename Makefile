@@ -121,3 +121,29 @@ package-check: ## as root, CHANGES THIS MACHINE: dpkg -i the .deb, check it, dpk
 	sh packaging/package-check.sh $(DIST)/legacy-ports_$(VERSION)_$(HOST_ARCH).deb
 
 .PHONY: dist dist-check package package-check
+
+# eBPF objects: bpf2go (pinned in tools/bpf2go/go.mod) compiles the C with
+# clang, llvm-strip and libbpf's headers (Debian: clang llvm libbpf-dev), and
+# the output is committed so that build and test need none of them.
+BPF2GO := $(GO) tool -modfile=$(CURDIR)/tools/bpf2go/go.mod bpf2go
+
+# make generate rebuilds them too where clang is installed; without it, it
+# says so and still regenerates the rest, so that editing the registry's data
+# needs no clang.
+generate: $(if $(shell command -v clang),generate-bpf,generate-bpf-skipped)
+
+generate-bpf-skipped:
+	@echo "clang not found: the eBPF objects were not rebuilt (apt-get install clang llvm libbpf-dev, then make generate-bpf)"
+
+generate-bpf: ## rebuild the committed eBPF objects from table/events/ebpf/bpf/*.c (needs clang, llvm, libbpf-dev)
+	cd table/events/ebpf && $(BPF2GO) -go-package ebpf -tags linux -target bpfel,bpfeb capture bpf/capture.c -- -Wall -Werror
+
+generate-check: ## regenerate the eBPF objects in a copy of the tree; fail if they differ from the committed ones
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	git ls-files -z | xargs -0 tar -cf - | tar -xf - -C "$$tmp"; \
+	$(MAKE) -C "$$tmp" generate-bpf; \
+	fail=0; for f in table/events/ebpf/capture_bpfe*; do cmp "$$f" "$$tmp/$$f" || fail=1; done; \
+	[ $$fail = 0 ] || { echo "the committed eBPF objects differ from their sources: run make generate-bpf"; exit 1; }; \
+	echo "the committed eBPF objects match their sources"
+
+.PHONY: generate-bpf generate-bpf-skipped generate-check

@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/apache/thrift v0.23.0
+	github.com/cilium/ebpf v0.22.0
 	github.com/osquery/osquery-go v0.0.0-20260630173615-eb39ad3443df
 	github.com/shirou/gopsutil/v4 v4.26.10
 	go.yaml.in/yaml/v3 v3.0.6

@@ -70,6 +70,7 @@ type config struct {
 	ports                                  string
 	timeout                                time.Duration
 	cpuprofile                             string
+	events                                 eventsConfig
 }
 
 func main() {
@@ -91,6 +92,7 @@ func run() int {
 	flag.StringVar(&cfg.ports, "ports", "auto", "ghost ports: real (the registry's, needs root), admin (high ports added by an admin's file), auto (real as root)")
 	flag.DurationVar(&cfg.timeout, "timeout", 15*time.Minute, "deadline for the whole bench")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write CPU profiles of generate in each phase to PREFIX-nothing.pprof and PREFIX-ghosts.pprof")
+	cfg.events.flags()
 	flag.Parse()
 	if cfg.runs < 1 || cfg.children < 1 || cfg.sockets < cfg.children || cfg.ghosts < 1 || cfg.ghosts > cfg.children || cfg.calls < 1 ||
 		cfg.busy < 0 || cfg.busyRuns < 1 {
@@ -290,6 +292,10 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	report.ext, err = measureExtension(ctx, sp, bins.ext, adminPath, cfg.calls)
 	if err != nil {
 		return fmt.Errorf("extension: %w", err)
+	}
+	progress("events: the eBPF capture's cost and its count of lost events")
+	if report.events, err = measureEvents(ctx, cfg.events, reg); err != nil {
+		return fmt.Errorf("events: %w", err)
 	}
 	report.print()
 	return nil

@@ -46,6 +46,7 @@ type report struct {
 	probes                 []probe
 	phases                 []phase
 	ext                    extResult
+	events                 eventsResult
 }
 
 func (r *report) print() {
@@ -104,6 +105,8 @@ func (r *report) print() {
 	fmt.Fprintf(w, "  VmRSS %s after the calls (%s once registered), VmHWM %s\n", mb(e.rss), mb(e.idleRSS), mb(e.hwm))
 	fmt.Fprintf(w, "  %d write syscalls by the extension per call (/proc/PID/io syscw; the latency includes the Go Thrift client of the fake core)\n",
 		e.writes/uint64(max(e.calls, 1)))
+	fmt.Fprintln(w)
+	r.printEvents()
 	fmt.Fprintln(w)
 	r.targets()
 	fmt.Fprintln(w)
@@ -273,6 +276,7 @@ func (r *report) targets() {
 	ratio(busyGhosts, "busy proxy, ghosts present: gopsutil + join ≥ 10 × generate", rowGopsutil, rowGenerate, 10, false)
 	ratio(ghosts, "the load, ghosts present: gopsutil + join ≥ 10 × generate", rowGopsutil, rowGenerate, 10, false)
 	line(passFail(r.ext.rss <= rssLimit10), fmt.Sprintf("extension VmRSS after %d generate calls ≤ 20 MB", r.ext.calls), mb(r.ext.rss))
+	r.eventTargets(line)
 }
 
 // printCensus says what the socket and descriptor walks had to get through.
