@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +16,10 @@ import (
 // for each wanted inode, every (pid, fd) holding it, sorted. Each descriptor
 // costs one readlinkat into a reused buffer, with its name straight from the
 // getdents buffer: the walk allocates only for the owners it finds.
+//
+// Any process may hold any socket (inherited across a privilege drop, passed
+// over a unix socket, created before a setns), so no process can be skipped;
+// a walk of many processes is shared out among the CPUs instead.
 func (s *linuxSource) Owners(ctx context.Context, inodes map[uint64]struct{}, pids []int32) (map[uint64][]Owner, error) {
 	found := make(map[uint64][]Owner)
 	if len(inodes) == 0 {
@@ -24,33 +30,57 @@ func (s *linuxSource) Owners(ctx context.Context, inodes map[uint64]struct{}, pi
 		return found, err
 	}
 	defer unix.Close(procfd)
-	sc := scratchPool.Get().(*scratch)
-	defer scratchPool.Put(sc)
-	visit := func(pid int32, name []byte, _ uint64) bool {
-		if ctx.Err() != nil {
-			return false
-		}
-		sc.ownersOf(procfd, pid, name, inodes, found)
-		return true
-	}
 	if len(pids) > 0 {
 		pids = slices.Clone(pids)
 		slices.Sort(pids)
-		var name [12]byte
-		for _, pid := range slices.Compact(pids) {
-			if pid > 0 && !visit(pid, strconv.AppendInt(name[:0], int64(pid), 10), 0) {
-				break
-			}
-		}
+		pids = slices.DeleteFunc(slices.Compact(pids), func(p int32) bool { return p <= 0 })
 	} else {
-		err = eachPid(procfd, sc.dents, visit)
+		sc := scratchPool.Get().(*scratch)
+		err = eachPid(procfd, sc.dents, func(pid int32, _ []byte, _ uint64) bool {
+			pids = append(pids, pid)
+			return true
+		})
+		scratchPool.Put(sc)
 	}
+	walkOwners(ctx, procfd, pids, inodes, found)
 	for _, o := range found {
 		slices.SortFunc(o, func(a, b Owner) int {
 			return cmp.Or(cmp.Compare(a.PID, b.PID), cmp.Compare(a.FD, b.FD))
 		})
 	}
 	return found, errors.Join(err, ctx.Err())
+}
+
+// pidsPerWorker is the least share of processes worth a goroutine of its
+// own: below it, starting one costs more than it saves.
+const pidsPerWorker = 64
+
+// walkOwners reads the descriptors of pids into found, on up to GOMAXPROCS
+// goroutines, each with its own buffers and results, merged at the end.
+func walkOwners(ctx context.Context, procfd int, pids []int32, inodes map[uint64]struct{}, found map[uint64][]Owner) {
+	workers := min(runtime.GOMAXPROCS(0), max(len(pids)/pidsPerWorker, 1))
+	parts := make([]map[uint64][]Owner, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		parts[w] = found
+		if w > 0 {
+			parts[w] = make(map[uint64][]Owner)
+		}
+		wg.Go(func() {
+			sc := scratchPool.Get().(*scratch)
+			defer scratchPool.Put(sc)
+			var name [12]byte
+			for i := w; i < len(pids) && ctx.Err() == nil; i += workers {
+				sc.ownersOf(procfd, pids[i], strconv.AppendInt(name[:0], int64(pids[i]), 10), inodes, parts[w])
+			}
+		})
+	}
+	wg.Wait()
+	for _, part := range parts[1:] {
+		for ino, o := range part {
+			found[ino] = append(found[ino], o...)
+		}
+	}
 }
 
 // ownersOf adds the descriptors of one process that hold a wanted inode.

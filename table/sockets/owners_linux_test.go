@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -102,5 +104,41 @@ func TestOwnersErrors(t *testing.T) {
 	}
 	if _, err := NewLinux(filepath.Join(root, "missing")).Owners(t.Context(), inodes, nil); err == nil {
 		t.Error("missing proc root: no error")
+	}
+}
+
+// TestOwnersManyProcesses walks enough processes to share the walk among
+// workers, and checks that every owner is found once, in order.
+func TestOwnersManyProcesses(t *testing.T) {
+	const procs = 4 * pidsPerWorker
+	links := map[string]string{}
+	want := map[uint64][]Owner{}
+	for pid := 1; pid <= procs; pid++ {
+		links[strconv.Itoa(pid)+"/fd/0"] = "/dev/null"
+		if pid%3 == 0 { // every third process shares one socket, as after fork
+			links[strconv.Itoa(pid)+"/fd/5"] = "socket:[4242]"
+			want[4242] = append(want[4242], Owner{PID: int32(pid), FD: 5})
+		}
+		ino := uint64(10000 + pid)
+		links[strconv.Itoa(pid)+"/fd/7"] = "socket:[" + strconv.FormatUint(ino, 10) + "]"
+		if pid%50 == 0 {
+			want[ino] = []Owner{{PID: int32(pid), FD: 7}}
+		}
+	}
+	root := fakeProc(t, links)
+	wanted := map[uint64]struct{}{}
+	for ino := range want {
+		wanted[ino] = struct{}{}
+	}
+	for _, gomaxprocs := range []int{1, 4} {
+		prev := runtime.GOMAXPROCS(gomaxprocs)
+		got, err := NewLinux(root).Owners(t.Context(), wanted, nil)
+		runtime.GOMAXPROCS(prev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("GOMAXPROCS %d: got %v, want %v", gomaxprocs, got, want)
+		}
 	}
 }
