@@ -127,3 +127,28 @@ func TestJudgeAsksRPCBindOnlyWhereItMatters(t *testing.T) {
 		t.Errorf("verdicts %v, want %v", verdicts, want)
 	}
 }
+
+// TestJudgeSeesPIDAndAddresses checks that the expected-owner rules that look
+// at the pid and the address apply to events as to legacy_ports rows: sshd's
+// X11 display is expected on loopback only, and the judgement of one row is
+// not reused for another that differs only in its address.
+func TestJudgeSeesPIDAndAddresses(t *testing.T) {
+	reg := registry.New("2026-01-01", []*registry.Entry{{
+		PortLow: 6010, PortHigh: 6010, Transports: []uint8{registry.TCP}, Service: "x11",
+		Description: "X11 display 10", Category: registry.InsecureLegacy, Confidence: registry.High, Source: "builtin",
+	}})
+	sshd := func(local string) Row {
+		return Row{Port: 6010, Protocol: registry.TCP, Direction: registry.Listen, PID: 812, Local: ap(local),
+			ProcessName: "sshd", ProcessPath: "/usr/sbin/sshd", Username: "root"}
+	}
+	got := Judge([]Row{sshd("127.0.0.1:6010"), sshd("0.0.0.0:6010"), sshd("[::1]:6010")}, reg, nil)
+	want := []registry.Verdict{registry.Expected, registry.Insecure, registry.Expected}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, want %d", len(got), len(want))
+	}
+	for i, r := range got {
+		if r.Verdict != want[i] {
+			t.Errorf("row %d (%s): %s %q, want %s", i, r.Local, r.Verdict, r.Reason, want[i])
+		}
+	}
+}

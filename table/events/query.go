@@ -109,8 +109,10 @@ func Judge(rows []Row, reg *registry.Registry, rpc func(port uint16, proto uint8
 	type memoKey struct {
 		port                  uint16
 		proto                 uint8
+		pid                   int32
 		direction, name, path string
 		username              string
+		local, remote         netip.Addr
 	}
 	memo := map[memoKey]judged{} // many rows share a process and port
 	out := rows[:0]
@@ -119,11 +121,15 @@ func Judge(rows []Row, reg *registry.Registry, rpc func(port uint16, proto uint8
 		if !ok {
 			continue
 		}
+		// The expected-owner rules look at the pid (System is pid 4) and at
+		// the address on the port's side (sshd's X11 displays on loopback),
+		// as they do for legacy_ports rows.
 		obs := registry.Observation{
 			Port: r.Port, Proto: r.Protocol, Direction: r.Direction,
+			LocalAddr: r.Local.Addr(), RemoteAddr: r.Remote.Addr(), PID: r.PID,
 			ProcessName: r.ProcessName, ProcessPath: r.ProcessPath, Username: r.Username,
 		}
-		k := memoKey{r.Port, r.Protocol, r.Direction, r.ProcessName, r.ProcessPath, r.Username}
+		k := memoKey{r.Port, r.Protocol, r.PID, r.Direction, r.ProcessName, r.ProcessPath, r.Username, r.Local.Addr(), r.Remote.Addr()}
 		j, ok := memo[k]
 		if !ok {
 			if rpc != nil && registry.MayBeRPC(obs) {
