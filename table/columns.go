@@ -70,6 +70,20 @@ const (
 	ColErrors              = "errors"
 	ColNamespacesSupported = "namespaces_supported"
 	ColPIDAttribution      = "pid_attribution"
+	ColEventsSource        = "events_source"
+	ColEventsReason        = "events_reason"
+	ColEventsDropped       = "events_dropped"
+	ColEventsEvicted       = "events_evicted"
+)
+
+// Extra column names of legacy_port_events.
+const (
+	ColTime   = "time"
+	ColTimeNS = "time_ns"
+	ColEID    = "eid"
+	ColAction = "action"
+	ColCount  = "count"
+	ColCgroup = "cgroup"
 )
 
 // Table names.
@@ -77,6 +91,7 @@ const (
 	LegacyPorts    = "legacy_ports"
 	PortRegistry   = "legacy_port_registry"
 	LegacyPortInfo = "legacy_ports_info"
+	PortEvents     = "legacy_port_events"
 )
 
 // registryColumns are shared by legacy_ports and legacy_port_registry, so
@@ -134,4 +149,37 @@ var infoColumns = []Column{
 	{Name: ColErrors, Type: Text, Description: "Configuration errors; empty when there are none"},
 	{Name: ColNamespacesSupported, Type: Integer, Description: "1 when sockets of every network namespace are listed"},
 	{Name: ColPIDAttribution, Type: Text, Description: "full, partial or none: how completely sockets are tied to processes"},
+	{Name: ColEventsSource, Type: Text, Description: "Where legacy_port_events comes from: ebpf (every event, in the kernel), poll (sockets alive at a poll of the socket source; short ones are missed) or off"},
+	{Name: ColEventsReason, Type: Text, Description: "Why eBPF is not in use (not root, no BTF, events turned off, ...); empty when it is"},
+	{Name: ColEventsDropped, Type: BigInt, Description: "Events the capture could not deliver (the kernel's ring buffer was full): they happened and are not in legacy_port_events"},
+	{Name: ColEventsEvicted, Type: BigInt, Description: "Oldest rows dropped from legacy_port_events to stay within --events_max (rows past --events_expiry are not counted)"},
 }
+
+var eventsColumns = slices.Concat([]Column{
+	{Name: ColTime, Type: BigInt, Index: true, Description: "When the event happened, in unix seconds; =, >, >=, < and <= narrow the search"},
+	{Name: ColTimeNS, Type: BigInt, Description: "The same time in unix nanoseconds"},
+	{Name: ColEID, Type: Text, Description: "Event id: unique, and increasing in the order events were recorded"},
+	{Name: ColAction, Type: Text, Index: true, Description: "bind, listen, connect, accept, send (a UDP datagram to a registry port without connect) or close"},
+	{Name: ColPID, Type: Integer, Index: true, Description: "Process that made the event; -1 when unknown"},
+	{Name: ColProcessName, Type: Text, Description: "Process name, read when the event arrived (the kernel's comm when the process was already gone)"},
+	{Name: ColProcessPath, Type: Text, Description: "Path of the process's executable, read when the event arrived; empty when the process was already gone"},
+	{Name: ColCmdline, Type: Text, Description: "Process command line, read when the event arrived"},
+	{Name: ColUID, Type: BigInt, Description: "User of the process; -1 when unknown"},
+	{Name: ColUsername, Type: Text, Description: "Name of uid"},
+	{Name: ColFamily, Type: Integer, Description: "Address family: 2 (IPv4) or 10 (IPv6)"},
+	{Name: ColProtocol, Type: Integer, Description: "IPPROTO number: 6 (TCP) or 17 (UDP)"},
+	{Name: ColTransport, Type: Text, Description: "tcp or udp"},
+	{Name: ColLocalAddress, Type: Text, Description: "Local address, without brackets; empty when the event has none (connect, send)"},
+	{Name: ColLocalPort, Type: Integer, Description: "Local port; 0 when the event has none"},
+	{Name: ColRemoteAddress, Type: Text, Description: "Remote address, without brackets; empty when the event has none (bind, listen)"},
+	{Name: ColRemotePort, Type: Integer, Description: "Remote port; 0 when the event has none"},
+	{Name: ColPort, Type: Integer, Index: true, Description: "The registry port the event touches"},
+	{Name: ColDirection, Type: Text, Description: "listen (bind, listen), inbound (accept on a local registry port) or outbound (connect or send to a remote one), as in legacy_ports"},
+	{Name: ColNetNamespace, Type: Text, Description: "Network namespace inode; empty when unknown"},
+	{Name: ColCgroup, Type: Text, Description: "cgroup v2 path of the process (Linux, eBPF), which tells containers apart; empty when unknown"},
+}, registryColumns, []Column{
+	{Name: ColVerdict, Type: Text, Description: "ghost, insecure, rpc-dynamic, expected or allowed, judged by the registry in force at query time"},
+	{Name: ColReason, Type: Text, Description: "Why, in words"},
+	{Name: ColSource, Type: Text, Description: "ebpf or poll: the capture that saw the event"},
+	{Name: ColCount, Type: Integer, Description: "Identical events (same pid, action, protocol, addresses, namespace and source) within one second of this row's first are folded into it; this counts them, at least 1"},
+})

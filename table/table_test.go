@@ -156,6 +156,7 @@ func testOptions(t *testing.T, src sockets.Source) (Options, *clock) {
 		Source:  src,
 		State:   func() State { return State{Registry: reg, Custom: "none"} },
 		Version: "1.2.3",
+		Events:  fakeEvents(t, reg, clk),
 		Now:     clk.Now,
 	}, clk
 }
@@ -359,7 +360,8 @@ func TestRegistryAndInfoTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{ColVersion: "1.2.3", ColRegistryEntries: "4", ColRegistryDate: "2026-01-02", ColCustomRegistry: "none",
-		ColErrors: "", ColNamespacesSupported: "1", ColPIDAttribution: "full"}
+		ColErrors: "", ColNamespacesSupported: "1", ColPIDAttribution: "full",
+		ColEventsSource: "ebpf", ColEventsReason: "", ColEventsDropped: "0", ColEventsEvicted: "0"}
 	if len(info) != 1 || !maps.Equal(info[0].Text(), want) {
 		t.Errorf("info: got %v, want %v", info, want)
 	}

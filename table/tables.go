@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/legacy-ports/legacy-ports/registry"
+	"github.com/legacy-ports/legacy-ports/table/events"
 	"github.com/legacy-ports/legacy-ports/table/rpcbind"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 )
@@ -57,7 +58,10 @@ type Options struct {
 	// process name says so (kernel lockd and nfsd have no process). It is
 	// called only when such a socket is found; nil never asks.
 	RPCPrograms func(context.Context) (map[rpcbind.Key][]string, error)
-	Now         func() time.Time
+	// Events feeds legacy_port_events and the events_* columns of
+	// legacy_ports_info; nil leaves the table empty and events off.
+	Events EventSource
+	Now    func() time.Time
 }
 
 // Defaults for Options fields left zero.
@@ -83,6 +87,7 @@ var tables = []func(*Options) Definition{
 	legacyPortsTable,
 	portRegistryTable,
 	infoTable,
+	eventsTableDef,
 }
 
 // Definitions returns the tables. Each generate call is guarded: it runs
@@ -162,9 +167,32 @@ func infoTable(o *Options) Definition {
 		Columns:     infoColumns,
 		Examples:    []string{"SELECT version, registry_entries, errors FROM legacy_ports_info;"},
 		Generate: func(context.Context, Request) ([]Row, error) {
-			return []Row{infoRow(o.Version, o.State(), o.Source.Capabilities())}, nil
+			return []Row{infoRow(o.Version, o.State(), o.Source.Capabilities(), eventsInfo(o.Events))}, nil
 		},
 	}
+}
+
+func eventsTableDef(o *Options) Definition {
+	t := &eventsTable{src: o.Events, o: o, rpc: &rpcCache{ask: o.RPCPrograms, ttl: o.SnapshotTTL, now: o.Now}}
+	return Definition{
+		Name: PortEvents,
+		Description: "Every bind, listen, connect, accept, send and close on a registry port since the capture started, " +
+			"kept for --events_expiry seconds and at most --events_max rows, judged like legacy_ports rows.",
+		Columns: eventsColumns,
+		Examples: []string{
+			"SELECT time, action, pid, process_name, remote_address, port, service, verdict FROM legacy_port_events WHERE time > (strftime('%s','now') - 3600);",
+			"SELECT process_name, port, COUNT(*) AS rows, SUM(count) AS events FROM legacy_port_events WHERE direction = 'outbound' GROUP BY 1, 2;",
+		},
+		Generate: t.generate,
+	}
+}
+
+// eventsInfo is the state of the events capture; off without a source.
+func eventsInfo(src EventSource) events.Info {
+	if src == nil {
+		return events.Info{Source: events.StateOff, Reason: "this program records no events"}
+	}
+	return src.Info()
 }
 
 // registryRows returns the registry's rows, in port order, TCP before UDP;
@@ -198,7 +226,7 @@ func registryRows(reg *registry.Registry, ports valueSet[uint16]) []Row {
 	return rows
 }
 
-func infoRow(version string, st State, caps sockets.Capabilities) Row {
+func infoRow(version string, st State, caps sockets.Capabilities, ev events.Info) Row {
 	ns := 0
 	if caps.Namespaces {
 		ns = 1
@@ -211,5 +239,9 @@ func infoRow(version string, st State, caps sockets.Capabilities) Row {
 		ColErrors:              TextValue(strings.Join(st.Errors, "; ")),
 		ColNamespacesSupported: IntValue(ns),
 		ColPIDAttribution:      TextValue(string(caps.Attribution)),
+		ColEventsSource:        TextValue(ev.Source),
+		ColEventsReason:        TextValue(ev.Reason),
+		ColEventsDropped:       IntValue(ev.Dropped),
+		ColEventsEvicted:       IntValue(ev.Store.Evicted),
 	}
 }

@@ -381,7 +381,8 @@ func TestSpec(t *testing.T) {
 	if err := json.Unmarshal(out, &specs); err != nil {
 		t.Fatalf("--spec is not JSON: %v\n%s", err, out)
 	}
-	if len(specs) != 3 || specs[0].Name != "legacy_ports" || len(specs[0].Columns) != 29 {
+	if len(specs) != 4 || specs[0].Name != "legacy_ports" || len(specs[0].Columns) != 29 ||
+		specs[3].Name != "legacy_port_events" || len(specs[3].Columns) != 32 {
 		t.Errorf("specs: %+v", specs)
 	}
 }

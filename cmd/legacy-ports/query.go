@@ -28,8 +28,9 @@ const queryUsage = `usage:
   legacy-ports query [--format F] --file FILE
   legacy-ports query                      (a shell on a terminal; otherwise SQL read from stdin)
 
-SQL runs on SQLite over legacy_ports, legacy_port_registry and legacy_ports_info,
-the tables the osquery extension serves, answered by the same code.
+SQL runs on SQLite over legacy_ports, legacy_port_registry, legacy_ports_info and
+legacy_port_events, the tables the osquery extension serves, answered by the
+same code.
 
 FILE is a .sql file, an osquery pack or configuration (.conf, .json) or a Fleet
 YAML file (.yml, .yaml: a list of queries or policies, a GitOps file, or

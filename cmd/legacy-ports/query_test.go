@@ -303,7 +303,7 @@ func TestShell(t *testing.T) {
 		never []string
 	}{
 		{"banner and quit", ".quit\rSELECT 'after' AS late;\r",
-			[]string{"SQL over legacy_ports, legacy_port_registry, legacy_ports_info. Enter \".help\" for help.", "legacy-ports> .quit"},
+			[]string{"SQL over legacy_ports, legacy_port_registry, legacy_ports_info, legacy_port_events. Enter \".help\" for help.", "legacy-ports> .quit"},
 			[]string{"late"}},
 		{"end of input leaves", "SELECT 1 AS one;\r", []string{"one\n---\n1\n"}, nil},
 		{"help", ".help\r.exit\r", []string{".schema [TABLE]", ".mode [MODE]", "Ctrl-D"}, nil},

@@ -11,8 +11,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/legacy-ports/legacy-ports/table"
+	"github.com/legacy-ports/legacy-ports/table/events"
 	"github.com/legacy-ports/legacy-ports/table/sockets"
 	"github.com/legacy-ports/legacy-ports/table/sockets/sockettest"
 	"github.com/legacy-ports/legacy-ports/table/tabletest"
@@ -482,11 +484,11 @@ func TestCheckStandIns(t *testing.T) {
 
 func TestTablesAndSchema(t *testing.T) {
 	db := openDB(t, definitions(t, fakeHost(), testRegistry))
-	if got, want := db.Tables(), []string{table.LegacyPorts, table.PortRegistry, table.LegacyPortInfo}; !slices.Equal(got, want) {
+	if got, want := db.Tables(), []string{table.LegacyPorts, table.PortRegistry, table.LegacyPortInfo, table.PortEvents}; !slices.Equal(got, want) {
 		t.Errorf("Tables() = %v, want %v", got, want)
 	}
 	s, ok := db.Schema(table.LegacyPortInfo)
-	want := "CREATE TABLE legacy_ports_info(`version` TEXT, `registry_entries` INTEGER, `registry_date` TEXT, `custom_registry` TEXT, `errors` TEXT, `namespaces_supported` INTEGER, `pid_attribution` TEXT);"
+	want := "CREATE TABLE legacy_ports_info(`version` TEXT, `registry_entries` INTEGER, `registry_date` TEXT, `custom_registry` TEXT, `errors` TEXT, `namespaces_supported` INTEGER, `pid_attribution` TEXT, `events_source` TEXT, `events_reason` TEXT, `events_dropped` BIGINT, `events_evicted` BIGINT);"
 	if !ok || s != want {
 		t.Errorf("Schema = %q, %v\nwant %q", s, ok, want)
 	}
@@ -542,5 +544,33 @@ func TestSeveralDatabases(t *testing.T) {
 		if err != nil || len(rows) != tt.want {
 			t.Errorf("got %d rows, error %v; want %d rows", len(rows), err, tt.want)
 		}
+	}
+}
+
+// TestEventTimeConstraintReachesTheTable checks that SQLite hands the range
+// on time to legacy_port_events, which answers only the later events.
+func TestEventTimeConstraintReachesTheTable(t *testing.T) {
+	reg := tabletest.Registry(t, testRegistry)
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	src := tabletest.NewEvents(reg, func() time.Time { return t0.Add(time.Minute) })
+	for i := range 3 {
+		src.Add(t, events.Event{Time: t0.Add(time.Duration(i) * time.Second), Action: events.Connect, PID: int32(100 + i),
+			UID: -1, Family: 2, Protocol: 6, Remote: netip.MustParseAddrPort("127.0.0.1:609"), Source: events.SourcePoll},
+			sockets.Process{UID: -1})
+	}
+	db := openDB(t, table.Definitions(table.Options{
+		Source: &sockettest.Static{}, Version: "1.2.3", Events: src,
+		State: func() table.State { return table.State{Registry: reg, Custom: "none"} },
+	}))
+	_, rows, err := db.Query(t.Context(), fmt.Sprintf("SELECT pid FROM legacy_port_events WHERE time > %d", t0.Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0]["pid"] != "101" || rows[1]["pid"] != "102" {
+		t.Errorf("rows %v, want pids 101 and 102", rows)
+	}
+	qs := src.Queries()
+	if len(qs) != 1 || len(qs[0].Time) != 1 || qs[0].Time[0] != (events.TimeBound{Op: events.OpGt, Sec: t0.Unix()}) {
+		t.Errorf("the table was asked %+v, want one query with time > %d", qs, t0.Unix())
 	}
 }
