@@ -50,16 +50,30 @@ flags:
 // tablesFunc builds the tables; warn receives the tables' partial failures.
 type tablesFunc func(adminPath string, warn io.Writer) ([]table.Definition, error)
 
-func hostTables(adminPath string, warn io.Writer) ([]table.Definition, error) {
-	opts, err := setup.Options(warn, adminPath)
-	if err != nil {
-		return nil, err
-	}
-	return table.Definitions(opts), nil
-}
-
 func runQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return queryCommand(ctx, args, stdin, stdout, stderr, hostTables)
+	// legacy_port_events starts its capture on its first query, and the
+	// capture stops, releasing every eBPF program, before the command exits.
+	var lazy *setup.LazyEvents
+	defer func() {
+		if lazy != nil {
+			if err := lazy.Stop(); err != nil {
+				fmt.Fprintf(stderr, "legacy-ports query: events capture: %v\n", err)
+			}
+		}
+	}()
+	return queryCommand(ctx, args, stdin, stdout, stderr, func(adminPath string, warn io.Writer) ([]table.Definition, error) {
+		opts, err := setup.Options(warn, adminPath)
+		if err != nil {
+			return nil, err
+		}
+		m, err := setup.Events(opts, setup.EventsConfig{}, warn)
+		if err != nil {
+			return nil, err
+		}
+		lazy = setup.NewLazyEvents(ctx, m)
+		opts.Events = lazy
+		return table.Definitions(opts), nil
+	})
 }
 
 func queryCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, tables tablesFunc) int {
