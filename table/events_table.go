@@ -121,9 +121,9 @@ func eventRow(e *events.Row) Row {
 		ColFamily:        IntValue(e.Family),
 		ColProtocol:      IntValue(e.Protocol),
 		ColTransport:     TextValue(registry.TransportName(e.Protocol)),
-		ColLocalAddress:  TextValue(addrText(e.Local.Addr())),
+		ColLocalAddress:  TextValue(addrText(e.Local)),
 		ColLocalPort:     IntValue(e.Local.Port()),
-		ColRemoteAddress: TextValue(addrText(e.Remote.Addr())),
+		ColRemoteAddress: TextValue(addrText(e.Remote)),
 		ColRemotePort:    IntValue(e.Remote.Port()),
 		ColPort:          IntValue(e.Port),
 		ColDirection:     TextValue(e.Direction),
@@ -137,11 +137,12 @@ func eventRow(e *events.Row) Row {
 	return r
 }
 
-// addrText writes an address without brackets; an event without one on
-// that side (connect has no local address yet, bind no remote) gives "".
-func addrText(a netip.Addr) string {
-	if !a.IsValid() {
+// addrText writes an address without brackets. A side the event does not
+// have (connect has no local address yet, bind and listen no peer) gives "":
+// eBPF leaves it unset, the poll source reports a listener's peer as 0.0.0.0:0.
+func addrText(a netip.AddrPort) string {
+	if !a.Addr().IsValid() || a.Addr().IsUnspecified() && a.Port() == 0 {
 		return ""
 	}
-	return a.String()
+	return a.Addr().String()
 }

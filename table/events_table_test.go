@@ -2,6 +2,7 @@ package table
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"strconv"
 	"testing"
@@ -165,5 +166,23 @@ func TestEventsInfoCounts(t *testing.T) {
 	got := info[0].Text()
 	if got[ColEventsSource] != "poll" || got[ColEventsReason] != "eBPF: not root" || got[ColEventsDropped] != "7" {
 		t.Errorf("info: %v", got)
+	}
+}
+
+func TestAddrText(t *testing.T) {
+	for _, tt := range []struct {
+		in   netip.AddrPort
+		want string
+	}{
+		{netip.AddrPort{}, ""},
+		{ap("0.0.0.0:0"), ""},
+		{ap("[::]:0"), ""},
+		{ap("0.0.0.0:609"), "0.0.0.0"},
+		{ap("[::ffff:10.0.0.1]:609"), "::ffff:10.0.0.1"},
+		{ap("[fe80::1]:0"), "fe80::1"},
+	} {
+		if got := addrText(tt.in); got != tt.want {
+			t.Errorf("addrText(%v) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

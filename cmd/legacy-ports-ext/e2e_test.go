@@ -33,6 +33,9 @@ const testVersion = "9.9.9-e2e"
 var binary string
 
 func TestMain(m *testing.M) {
+	if addr, ok := strings.CutPrefix(os.Getenv("LP_EXT_HELPER"), "connect "); ok {
+		os.Exit(connectHelper(addr))
+	}
 	dir, err := os.MkdirTemp("", "lpext")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

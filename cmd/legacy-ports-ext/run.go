@@ -24,6 +24,7 @@ import (
 	"github.com/legacy-ports/legacy-ports/internal/logging"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
 	"github.com/legacy-ports/legacy-ports/table"
+	"github.com/legacy-ports/legacy-ports/table/events"
 	"github.com/legacy-ports/legacy-ports/table/osqplugin"
 )
 
@@ -38,9 +39,20 @@ osquery starts it as
 and it also takes
   --registry-file PATH
               the admin's registry file, for manual runs (default: the platform's path)
+  --events auto|poll|off
+              legacy_port_events' capture: eBPF where it loads, else polling
+              (auto, the default); always polling; or none
+  --events_expiry SECONDS
+              how long an event is kept (default 3600)
+  --events_max N
+              at most this many rows are kept, the oldest dropped first (default 50000)
+  --events_poll_interval SECONDS
+              the poll capture's period (default 5)
   --spec      print the table specs as JSON and exit
   --version   print the version and exit
 Unknown flags are reported and ignored, so that a newer osquery cannot stop it.
+osquery passes only its own flags: to set the --events flags under osqueryd,
+list a wrapper script in extensions.load that runs this binary with them.
 `
 
 // config is the command line, as osquery passes it.
@@ -50,8 +62,15 @@ type config struct {
 	interval time.Duration // osquery's --extensions_interval: the ping period
 	verbose  bool
 	registry string // the admin's registry file; osquery never passes it
+	events   setup.EventsConfig
 	spec     bool
 	version  bool
+}
+
+// defaultEvents are the --events flags' defaults: osquery's 3600 s for
+// events_expiry, as its own events tables.
+var defaultEvents = setup.EventsConfig{
+	Mode: events.ModeAuto, Expiry: events.DefaultExpiry, Max: events.DefaultMax, PollInterval: events.DefaultPollInterval,
 }
 
 // seconds is a flag holding a duration given in seconds, as osquery passes
@@ -81,7 +100,7 @@ func (s seconds) Set(v string) error {
 // and skipped, with its value when the value is a separate argument: an
 // extension that exits on an unknown flag is respawned by osqueryd forever.
 func parseArgs(args []string, log *slog.Logger) (config, error) {
-	c := config{timeout: 3 * time.Second, interval: 3 * time.Second}
+	c := config{timeout: 3 * time.Second, interval: 3 * time.Second, events: defaultEvents}
 	fs := flag.NewFlagSet("legacy_ports.ext", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.socket, "socket", "", "osquery's extension socket")
@@ -89,6 +108,10 @@ func parseArgs(args []string, log *slog.Logger) (config, error) {
 	fs.Var(seconds{&c.interval}, "interval", "seconds between pings")
 	fs.BoolVar(&c.verbose, "verbose", false, "log what happens")
 	fs.StringVar(&c.registry, "registry-file", "", "the admin's registry file, for manual runs")
+	fs.StringVar(&c.events.Mode, "events", c.events.Mode, "auto, poll or off")
+	fs.Var(seconds{&c.events.Expiry}, "events_expiry", "seconds an event is kept")
+	fs.IntVar(&c.events.Max, "events_max", c.events.Max, "rows kept at most")
+	fs.Var(seconds{&c.events.PollInterval}, "events_poll_interval", "seconds between polls")
 	fs.BoolVar(&c.spec, "spec", false, "print the table specs")
 	fs.BoolVar(&c.version, "version", false, "print the version")
 
@@ -123,6 +146,14 @@ func parseArgs(args []string, log *slog.Logger) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		log.Warn(fmt.Sprintf("ignoring arguments %q", fs.Args()))
+	}
+	switch c.events.Mode {
+	case events.ModeAuto, events.ModePoll, events.ModeOff:
+	default:
+		return c, fmt.Errorf("--events %q: want auto, poll or off", c.events.Mode)
+	}
+	if c.events.Max <= 0 {
+		return c, fmt.Errorf("--events_max %d: want a positive number of rows", c.events.Max)
 	}
 	if c.socket == "" && !c.spec && !c.version {
 		return c, errors.New("--socket is required: osquery passes it when it starts the extension")
@@ -171,6 +202,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The capture starts before registration and stops, releasing every
+	// eBPF program, link and map, whichever way serve ends.
+	mgr, err := setup.Events(opts, c.events, stderr)
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	captureCtx, stopCapture := context.WithCancel(ctx)
+	mgr.Start(captureCtx)
+	defer func() {
+		stopCapture()
+		if err := mgr.Wait(); err != nil {
+			log.Warn("events capture: " + err.Error())
+		}
+	}()
+	info := mgr.Info()
+	log.Info("events", "source", info.Source, "reason", info.Reason)
+	opts.Events = mgr
 	if err := serve(ctx, c, opts, log); err != nil {
 		log.Error(err.Error())
 		return 1

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/legacy-ports/legacy-ports/internal/logging"
+	"github.com/legacy-ports/legacy-ports/internal/setup"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -23,23 +24,32 @@ func TestParseArgs(t *testing.T) {
 		{
 			name: "osquery's argv",
 			args: []string{"--verbose", "--socket", "/var/osquery/osquery.em", "--timeout", "3", "--interval", "3"},
-			want: config{socket: "/var/osquery/osquery.em", timeout: 3 * time.Second, interval: 3 * time.Second, verbose: true},
+			want: config{events: defaultEvents, socket: "/var/osquery/osquery.em", timeout: 3 * time.Second, interval: 3 * time.Second, verbose: true},
 		},
 		{
 			name: "single dash and equals",
 			args: []string{"-socket=/s", "-timeout=1.5", "-interval=500ms"},
-			want: config{socket: "/s", timeout: 1500 * time.Millisecond, interval: 500 * time.Millisecond},
+			want: config{events: defaultEvents, socket: "/s", timeout: 1500 * time.Millisecond, interval: 500 * time.Millisecond},
 		},
 		{
 			name:     "unknown flags are skipped with their values",
 			args:     []string{"--new_flag", "value", "--socket", "/s", "--other=1", "--switch"},
-			want:     config{socket: "/s", timeout: 3 * time.Second, interval: 3 * time.Second},
+			want:     config{events: defaultEvents, socket: "/s", timeout: 3 * time.Second, interval: 3 * time.Second},
 			wantWarn: "ignoring unknown flag --new_flag value",
 		},
 		{name: "socket required", args: []string{"--timeout", "3"}, wantErr: "--socket is required"},
 		{name: "bad timeout", args: []string{"--socket", "/s", "--timeout", "soon"}, wantErr: `"soon" is not a positive number of seconds`},
 		{name: "negative interval", args: []string{"--socket", "/s", "--interval", "-1"}, wantErr: "not a positive number"},
-		{name: "spec needs no socket", args: []string{"--spec"}, want: config{spec: true, timeout: 3 * time.Second, interval: 3 * time.Second}},
+		{
+			name: "events flags",
+			args: []string{"--socket", "/s", "--events", "poll", "--events_expiry", "60", "--events_max", "100", "--events_poll_interval", "0.5"},
+			want: config{socket: "/s", timeout: 3 * time.Second, interval: 3 * time.Second,
+				events: setup.EventsConfig{Mode: "poll", Expiry: time.Minute, Max: 100, PollInterval: 500 * time.Millisecond}},
+		},
+		{name: "bad events mode", args: []string{"--socket", "/s", "--events", "ebpf"}, wantErr: `--events "ebpf": want auto, poll or off`},
+		{name: "bad events_max", args: []string{"--socket", "/s", "--events_max", "0"}, wantErr: "--events_max 0"},
+		{name: "bad events_expiry", args: []string{"--socket", "/s", "--events_expiry", "-5"}, wantErr: "not a positive number"},
+		{name: "spec needs no socket", args: []string{"--spec"}, want: config{events: defaultEvents, spec: true, timeout: 3 * time.Second, interval: 3 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
