@@ -43,7 +43,7 @@ func (t *eventsTable) generate(ctx context.Context, req Request) ([]Row, error) 
 	evs := t.src.Query(q)
 	rows := make([]Row, len(evs))
 	for i := range evs {
-		rows[i] = eventRow(&evs[i])
+		rows[i] = EventRow(&evs[i])
 	}
 	return rows, nil
 }
@@ -101,7 +101,9 @@ func setKeys[T comparable](s valueSet[T]) []T {
 	return out
 }
 
-func eventRow(e *events.Row) Row {
+// EventRow is an event as a row of legacy_port_events, for the tables and for
+// `legacy-ports watch`, which prints the rows a Subscription streams.
+func EventRow(e *events.Row) Row {
 	ns := ""
 	if e.NetNS != 0 {
 		ns = strconv.FormatUint(e.NetNS, 10)

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv("LP_LISTEN"); spec != "" {
 		os.Exit(listenAndHold(spec))
 	}
+	if os.Getenv("LP_CLI") == "1" { // the command itself, for tests that need a process
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 
@@ -69,6 +72,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"scan", "--columns", "pid,colour"}, `unknown column "colour"`},
 		{[]string{"scan", "--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"registry"}, "usage"},
+		{[]string{"watch", "--source", "kernel"}, `--source "kernel": want auto, ebpf or poll`},
+		{[]string{"watch", "--format", "csv"}, `unknown format "csv" (want one of table, json)`},
+		{[]string{"watch", "--poll-interval", "0"}, "--poll-interval 0: want a number of seconds above 0"},
+		{[]string{"watch", "--columns", "pid,colour"}, `unknown column "colour"`},
+		{[]string{"watch", "now"}, `unexpected arguments ["now"]`},
 		{[]string{"registry", "list", "--category", "dead"}, `unknown value "dead"`},
 		{[]string{"registry", "list", "--port", "http"}, `--port: "http" is not a port number (want 0 to 65535)`},
 		{[]string{"registry", "list", "--port", "-1"}, `--port: "-1" is not a port number`},

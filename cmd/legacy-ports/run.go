@@ -30,6 +30,7 @@ commands:
   scan                 list live sockets on obsolete ports (exit 0: none, 1: ghost or insecure found, 2: error)
   query SQL            run SQL over the extension's tables (--format; no SQL: a shell, or SQL from stdin)
   query --file FILE    run every query of a .sql file, an osquery pack or a Fleet YAML file
+  watch                print events on obsolete ports as they happen, until Ctrl-C (--format, --source)
   registry list        list the port registry (--category, --confidence, --port, --format)
   registry show PORT   show the entries for one port
   registry lint FILE   check an admin's registry file (syntax, ports, who may write it)
@@ -45,6 +46,7 @@ var commands = map[string]func(ctx context.Context, args []string, stdin io.Read
 	"scan":     runScan,
 	"registry": runRegistry,
 	"query":    runQuery,
+	"watch":    runWatch,
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {

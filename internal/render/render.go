@@ -95,18 +95,8 @@ func writeJSON(w io.Writer, cols []string, rows []map[string]string) error {
 		if i > 0 {
 			b.WriteString(",")
 		}
-		b.WriteString("\n  {")
-		for j, c := range cols {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			k, _ := json.Marshal(c)
-			v, _ := json.Marshal(r[c])
-			b.Write(k)
-			b.WriteString(": ")
-			b.Write(v)
-		}
-		b.WriteString("}")
+		b.WriteString("\n  ")
+		writeObject(&b, cols, r)
 	}
 	if len(rows) > 0 {
 		b.WriteString("\n")
@@ -131,5 +121,81 @@ func writeLines(w io.Writer, cols []string, rows []map[string]string) error {
 		}
 	}
 	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeObject writes one row as a JSON object, its keys in column order.
+func writeObject(b *strings.Builder, cols []string, r map[string]string) {
+	b.WriteString("{")
+	for j, c := range cols {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		k, _ := json.Marshal(c)
+		v, _ := json.Marshal(r[c])
+		b.Write(k)
+		b.WriteString(": ")
+		b.Write(v)
+	}
+	b.WriteString("}")
+}
+
+// StreamFormats are the formats a Stream can write.
+var StreamFormats = []string{"table", "json"}
+
+// Stream prints rows one at a time, as they arrive: an aligned table whose
+// header is written before the first row and whose columns are as wide as
+// their headers or the widths given (a longer value widens its own line
+// only), or JSON lines, one object per row.
+type Stream struct {
+	w      io.Writer
+	format string
+	cols   []string
+	width  []int
+	header bool
+}
+
+// NewStream returns a stream of rows with cols in format ("table" or
+// "json"); widths gives the table's least width of some columns.
+func NewStream(w io.Writer, format string, cols []string, widths map[string]int) (*Stream, error) {
+	if format != "table" && format != "json" {
+		return nil, fmt.Errorf("unknown format %q (want one of %s)", format, strings.Join(StreamFormats, ", "))
+	}
+	s := &Stream{w: w, format: format, cols: cols, width: make([]int, len(cols))}
+	for i, c := range cols {
+		s.width[i] = max(utf8.RuneCountInString(c), widths[c])
+	}
+	return s, nil
+}
+
+// Write prints one row.
+func (s *Stream) Write(r map[string]string) error {
+	var b strings.Builder
+	if s.format == "json" {
+		writeObject(&b, s.cols, r)
+		b.WriteString("\n")
+		_, err := io.WriteString(s.w, b.String())
+		return err
+	}
+	line := func(cell func(i int) string) {
+		for i := range s.cols {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			v := cell(i)
+			b.WriteString(v)
+			if i < len(s.cols)-1 {
+				b.WriteString(strings.Repeat(" ", max(0, s.width[i]-utf8.RuneCountInString(v))))
+			}
+		}
+		b.WriteString("\n")
+	}
+	if !s.header {
+		s.header = true
+		line(func(i int) string { return s.cols[i] })
+		line(func(i int) string { return strings.Repeat("-", s.width[i]) })
+	}
+	line(func(i int) string { return oneLine(r[s.cols[i]]) })
+	_, err := io.WriteString(s.w, b.String())
 	return err
 }
