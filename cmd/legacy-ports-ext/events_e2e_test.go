@@ -95,7 +95,7 @@ func (c *tableClient) waitRows(req table.Request, limit time.Duration, match fun
 
 // listenOnRegistryPort listens on loopback on a free TCP port of the
 // built-in registry at or above lo (1024 and up needs no root).
-func listenOnRegistryPort(t *testing.T, lo uint16, skip ...int) (int, net.Listener) {
+func listenOnRegistryPort(t *testing.T, lo uint16, skip ...int) int {
 	t.Helper()
 	reg, err := registry.Builtin()
 	if err != nil {
@@ -114,11 +114,11 @@ next:
 		ln, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(e.PortLow)))
 		if err == nil {
 			t.Cleanup(func() { _ = ln.Close() })
-			return int(e.PortLow), ln
+			return int(e.PortLow)
 		}
 	}
 	t.Fatalf("no free registry port at or above %d to listen on", lo)
-	return 0, nil
+	return 0
 }
 
 // TestEventsTimeConstraintOverThrift runs the extension on the poll source
@@ -138,7 +138,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 			return r["port"] == strconv.Itoa(port) && r["action"] == "listen" && r["pid"] == self
 		}
 	}
-	portA, _ := listenOnRegistryPort(t, 1024)
+	portA := listenOnRegistryPort(t, 1024)
 	a := c.waitRows(table.Request{}, 10*time.Second, listenRow(portA))
 	if a["source"] != "poll" || a["direction"] != "listen" || a["local_address"] != "127.0.0.1" || a["remote_address"] != "" {
 		t.Errorf("listener A's row: %v", a)
@@ -151,7 +151,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 	for time.Now().Unix() <= timeA {
 		time.Sleep(50 * time.Millisecond)
 	}
-	portB, _ := listenOnRegistryPort(t, 1024, portA)
+	portB := listenOnRegistryPort(t, 1024, portA)
 	c.waitRows(table.Request{}, 10*time.Second, listenRow(portB))
 
 	var req table.Request

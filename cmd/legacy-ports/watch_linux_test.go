@@ -75,11 +75,7 @@ func startWatch(t *testing.T, cred *syscall.Credential, args ...string) *watcher
 // worldExecutableCopy copies this test binary where uid 65534 may run it.
 func worldExecutableCopy(t *testing.T) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lpwatch")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	dir := t.TempDir()
 	data, err := os.ReadFile(os.Args[0])
 	if err != nil {
 		t.Fatal(err)
@@ -88,8 +84,11 @@ func worldExecutableCopy(t *testing.T) string {
 	if err := os.WriteFile(bin, data, 0o755); err != nil { //nolint:gosec // must be executable by uid 65534
 		t.Fatal(err)
 	}
-	if err := os.Chmod(dir, 0o755); err != nil { //nolint:gosec // as above
-		t.Fatal(err)
+	// t.TempDir and its parent are private to root.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o755); err != nil { //nolint:gosec // as above
+			t.Fatal(err)
+		}
 	}
 	return bin
 }
@@ -123,7 +122,8 @@ func (w *watcher) interrupt(t *testing.T) int {
 	if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	for range w.lines { //nolint:revive // drain until the process closes stdout
+	// Drain stdout until the process closes it.
+	for range w.lines {
 	}
 	done := make(chan error, 1)
 	go func() { done <- w.cmd.Wait() }()
