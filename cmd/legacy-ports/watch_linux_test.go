@@ -122,6 +122,12 @@ func (w *watcher) interrupt(t *testing.T) int {
 	if err := w.cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
+	return w.exitCode(t)
+}
+
+// exitCode waits for the process to end and returns its exit code.
+func (w *watcher) exitCode(t *testing.T) int {
+	t.Helper()
 	// Drain stdout until the process closes it.
 	for range w.lines {
 	}
@@ -137,7 +143,7 @@ func (w *watcher) interrupt(t *testing.T) int {
 		}
 		return 0
 	case <-time.After(10 * time.Second):
-		t.Fatal("watch still running 10 s after SIGINT")
+		t.Fatal("watch still running after 10 s")
 	}
 	return -1
 }
@@ -229,7 +235,7 @@ func TestWatchPoll(t *testing.T) {
 		return
 	}
 	refused := startWatch(t, cred, "--source", "ebpf")
-	if code := refused.interrupt(t); code != exitError {
+	if code := refused.exitCode(t); code != exitError {
 		t.Errorf("--source ebpf as uid 65534: exit status %d, want %d", code, exitError)
 	}
 	if !strings.Contains(refused.header, "the eBPF source cannot run here: ") {
