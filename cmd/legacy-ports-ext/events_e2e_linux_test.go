@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,7 +83,8 @@ func (k kernelObjects) left() []string {
 }
 
 // TestEBPFEventsOverThrift runs the real extension as osquery would, as
-// root: a child's connection to 609/tcp that opens and closes within a few
+// root: a child's connection to 609/tcp (or another registry port when 609
+// is taken) that opens and closes within a few
 // milliseconds, between two generate calls, is in the second one (the
 // connect with the child's pid and name, and the accept); after osquery's
 // shutdown request nothing of the extension's is left in the kernel.
@@ -92,11 +92,9 @@ func TestEBPFEventsOverThrift(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the eBPF capture needs root; TestEventsTimeConstraintOverThrift covers the table on the poll source")
 	}
-	ln, err := net.Listen("tcp4", "127.0.0.1:609")
-	if err != nil {
-		t.Fatalf("listening on 609/tcp: %v", err)
-	}
-	defer ln.Close()
+	// 609 unless another package's test holds it at the same time.
+	p, ln := listenOnRegistryPort(t, 609, 600)
+	port := strconv.Itoa(p)
 	accepted := make(chan error, 1)
 	go func() {
 		c, err := ln.Accept()
@@ -117,9 +115,9 @@ func TestEBPFEventsOverThrift(t *testing.T) {
 		t.Fatalf("the extension holds %+v; want its programs, links and maps", held)
 	}
 
-	var port609 table.Request
-	port609.Add(table.ColPort, table.Equals, "609")
-	before := c.generate(table.PortEvents, port609)
+	var onPort table.Request
+	onPort.Add(table.ColPort, table.Equals, port)
+	before := c.generate(table.PortEvents, onPort)
 
 	child := exec.CommandContext(t.Context(), os.Args[0])
 	child.Env = append(os.Environ(), "LP_EXT_HELPER=connect "+ln.Addr().String())
@@ -138,20 +136,20 @@ func TestEBPFEventsOverThrift(t *testing.T) {
 
 	// The events cross the ring buffer and are read as they come: the next
 	// call has them (a loaded machine gets a few retries).
-	conn := c.waitRows(port609, 5*time.Second, func(r map[string]string) bool {
+	conn := c.waitRows(onPort, 5*time.Second, func(r map[string]string) bool {
 		return r["action"] == "connect" && r["pid"] == childPID
 	})
 	name := conn["process_name"]
 	if name == "" || !strings.HasPrefix(filepath.Base(os.Args[0]), name) {
 		t.Errorf("connect process_name %q, want the child's (%s)", name, filepath.Base(os.Args[0]))
 	}
-	if conn["direction"] != "outbound" || conn["remote_address"] != "127.0.0.1" || conn["remote_port"] != "609" ||
+	if conn["direction"] != "outbound" || conn["remote_address"] != "127.0.0.1" || conn["remote_port"] != port ||
 		conn["source"] != "ebpf" || conn["transport"] != "tcp" || conn["net_namespace"] == "" || conn["cgroup"] == "" {
 		t.Errorf("connect row: %v", conn)
 	}
 	self := strconv.Itoa(os.Getpid())
-	acc := c.waitRows(port609, 5*time.Second, func(r map[string]string) bool {
-		return r["action"] == "accept" && r["local_port"] == "609"
+	acc := c.waitRows(onPort, 5*time.Second, func(r map[string]string) bool {
+		return r["action"] == "accept" && r["local_port"] == port
 	})
 	if acc["direction"] != "inbound" || acc["pid"] != self {
 		t.Errorf("accept row %v; want inbound, pid %s", acc, self)

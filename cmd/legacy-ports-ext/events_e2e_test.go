@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -94,31 +95,29 @@ func (c *tableClient) waitRows(req table.Request, limit time.Duration, match fun
 }
 
 // listenOnRegistryPort listens on loopback on a free TCP port of the
-// built-in registry at or above lo (1024 and up needs no root).
-func listenOnRegistryPort(t *testing.T, lo uint16, skip ...int) int {
+// built-in registry at or above lo (1024 and up needs no root), the
+// preferred one first; the test's cleanup closes it.
+func listenOnRegistryPort(t *testing.T, preferred, lo uint16, skip ...int) (int, net.Listener) {
 	t.Helper()
 	reg, err := registry.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-next:
+	candidates := []uint16{preferred}
 	for _, e := range reg.Entries() {
-		if !e.HasTransport(registry.TCP) || e.PortLow < lo || e.PortLow > 49151 {
-			continue
+		if e.HasTransport(registry.TCP) && e.PortLow >= lo && e.PortLow <= 49151 && !slices.Contains(skip, int(e.PortLow)) {
+			candidates = append(candidates, e.PortLow)
 		}
-		for _, s := range skip {
-			if int(e.PortLow) == s {
-				continue next
-			}
-		}
-		ln, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(e.PortLow)))
+	}
+	for _, p := range candidates {
+		ln, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(p)))
 		if err == nil {
 			t.Cleanup(func() { _ = ln.Close() })
-			return int(e.PortLow)
+			return int(p), ln
 		}
 	}
 	t.Fatalf("no free registry port at or above %d to listen on", lo)
-	return 0
+	return 0, nil
 }
 
 // TestEventsTimeConstraintOverThrift runs the extension on the poll source
@@ -138,7 +137,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 			return r["port"] == strconv.Itoa(port) && r["action"] == "listen" && r["pid"] == self
 		}
 	}
-	portA := listenOnRegistryPort(t, 1024)
+	portA, _ := listenOnRegistryPort(t, 1033, 1024)
 	a := c.waitRows(table.Request{}, 10*time.Second, listenRow(portA))
 	if a["source"] != "poll" || a["direction"] != "listen" || a["local_address"] != "127.0.0.1" || a["remote_address"] != "" {
 		t.Errorf("listener A's row: %v", a)
@@ -151,7 +150,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 	for time.Now().Unix() <= timeA {
 		time.Sleep(50 * time.Millisecond)
 	}
-	portB := listenOnRegistryPort(t, 1024, portA)
+	portB, _ := listenOnRegistryPort(t, 5190, 1024, portA)
 	c.waitRows(table.Request{}, 10*time.Second, listenRow(portB))
 
 	var req table.Request

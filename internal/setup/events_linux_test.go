@@ -15,21 +15,21 @@ import (
 )
 
 // freeRegistryPort returns a UDP or TCP port of the built-in registry in
-// 600-1023 that is free on loopback, preferred first.
-func freeRegistryPort(t *testing.T, proto uint8, preferred uint16) string {
+// 600-1023 that is free on loopback, the highest first: other packages'
+// tests, which may run at the same time, take 609, 611, 672 and the lowest.
+func freeRegistryPort(t *testing.T, proto uint8) string {
 	t.Helper()
 	reg, err := registry.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	candidates := []uint16{preferred}
-	for _, e := range reg.Entries() {
-		if e.HasTransport(proto) && e.PortLow >= 600 && e.PortLow <= 1023 && e.Category != registry.InsecureLegacy {
-			candidates = append(candidates, e.PortLow)
+	entries := reg.Entries()
+	for i := len(entries) - 1; i >= 0; i-- {
+		e := entries[i]
+		if !e.HasTransport(proto) || e.PortLow < 600 || e.PortLow > 1023 || e.Category == registry.InsecureLegacy {
+			continue
 		}
-	}
-	for _, p := range candidates {
-		addr := "127.0.0.1:" + strconv.Itoa(int(p))
+		addr := "127.0.0.1:" + strconv.Itoa(int(e.PortLow))
 		var c io.Closer
 		if proto == registry.UDP {
 			c, err = net.ListenPacket("udp4", addr)
@@ -38,7 +38,7 @@ func freeRegistryPort(t *testing.T, proto uint8, preferred uint16) string {
 		}
 		if err == nil {
 			_ = c.Close()
-			return strconv.Itoa(int(p))
+			return strconv.Itoa(int(e.PortLow))
 		}
 	}
 	t.Fatal("no free registry port in 600-1023")
@@ -90,7 +90,7 @@ func waitRow(t *testing.T, d table.Definition, what string, match func(map[strin
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s row within 10 s", what)
+			t.Fatalf("no %s row within 10 s; the table has %v", what, textRows(rows))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -106,19 +106,26 @@ func TestLiveEventsTable(t *testing.T) {
 	}
 	for _, mode := range []string{events.ModePoll, events.ModeAuto} {
 		t.Run(mode, func(t *testing.T) {
-			d, m := liveEvents(t, mode)
+			// eBPF must run before the sockets open to see them open; the
+			// poll capture starts after, since a poll between the client's
+			// connect and the server's accept would credit the accepted
+			// socket to no process (pid -1), and it is recorded only once.
+			var d table.Definition
 			want := events.SourcePoll
-			if mode == events.ModeAuto {
-				want = events.SourceEBPF
-				if info := m.Info(); info.Source != events.StateEBPF {
+			start := func() {
+				var m *events.Manager
+				d, m = liveEvents(t, mode)
+				if info := m.Info(); mode == events.ModeAuto && info.Source != events.StateEBPF {
 					t.Fatalf("as root the capture is %s (%s), want ebpf", info.Source, info.Reason)
 				}
 			}
+			if mode == events.ModeAuto {
+				want = events.SourceEBPF
+				start()
+			}
 			self := strconv.Itoa(os.Getpid())
-			// Free registry ports, since other packages' tests may hold
-			// 609 and 672 at the same time.
-			tcpPort := freeRegistryPort(t, registry.TCP, 609)
-			udpPort := freeRegistryPort(t, registry.UDP, 672)
+			tcpPort := freeRegistryPort(t, registry.TCP)
+			udpPort := freeRegistryPort(t, registry.UDP)
 			ln, err := net.Listen("tcp4", "127.0.0.1:"+tcpPort)
 			if err != nil {
 				t.Fatal(err)
@@ -129,11 +136,17 @@ func TestLiveEventsTable(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			srv, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
+			// Another test may connect to the port too: accept until ours.
+			for {
+				srv, err := ln.Accept()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer srv.Close()
+				if srv.RemoteAddr().String() == conn.LocalAddr().String() {
+					break
+				}
 			}
-			defer srv.Close()
 			udp, err := net.ListenPacket("udp4", "127.0.0.1:"+udpPort)
 			if err != nil {
 				t.Fatal(err)
@@ -145,10 +158,20 @@ func TestLiveEventsTable(t *testing.T) {
 					return r["action"] == action && r["port"] == port && r["direction"] == direction && r["pid"] == self
 				}
 			}
+			if mode == events.ModePoll {
+				start()
+			}
+			clientPort := strconv.Itoa(conn.LocalAddr().(*net.TCPAddr).Port)
 			for _, c := range []struct{ action, port, direction string }{
 				{"listen", tcpPort, "listen"}, {"connect", tcpPort, "outbound"}, {"accept", tcpPort, "inbound"}, {"bind", udpPort, "listen"},
 			} {
-				r := waitRow(t, d, c.action, is(c.action, c.port, c.direction))
+				match := is(c.action, c.port, c.direction)
+				if c.action == "accept" {
+					match = func(r map[string]string) bool {
+						return is(c.action, c.port, c.direction)(r) && r["remote_port"] == clientPort
+					}
+				}
+				r := waitRow(t, d, c.action, match)
 				if r["source"] != want || r["process_name"] == "" || r["verdict"] == "" || r["net_namespace"] == "" {
 					t.Errorf("%s row: %v", c.action, r)
 				}
@@ -170,4 +193,12 @@ func TestLiveEventsTable(t *testing.T) {
 			}
 		})
 	}
+}
+
+func textRows(rows []table.Row) []map[string]string {
+	out := make([]map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = r.Text()
+	}
+	return out
 }
