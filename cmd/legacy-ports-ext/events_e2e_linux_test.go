@@ -93,8 +93,8 @@ func TestEBPFEventsOverThrift(t *testing.T) {
 		t.Skip("the eBPF capture needs root; TestEventsTimeConstraintOverThrift covers the table on the poll source")
 	}
 	// 609 unless another package's test holds it at the same time.
-	p, ln := listenOnRegistryPort(t, 609, 600)
-	port := strconv.Itoa(p)
+	ln := listenOnRegistryPort(t, 609, 600)
+	port := strconv.Itoa(listenerPort(ln))
 	accepted := make(chan error, 1)
 	go func() {
 		c, err := ln.Accept()

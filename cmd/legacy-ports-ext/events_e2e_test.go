@@ -97,7 +97,7 @@ func (c *tableClient) waitRows(req table.Request, limit time.Duration, match fun
 // listenOnRegistryPort listens on loopback on a free TCP port of the
 // built-in registry at or above lo (1024 and up needs no root), the
 // preferred one first; the test's cleanup closes it.
-func listenOnRegistryPort(t *testing.T, preferred, lo uint16, skip ...int) (int, net.Listener) {
+func listenOnRegistryPort(t *testing.T, preferred, lo uint16, skip ...int) net.Listener {
 	t.Helper()
 	reg, err := registry.Builtin()
 	if err != nil {
@@ -113,12 +113,14 @@ func listenOnRegistryPort(t *testing.T, preferred, lo uint16, skip ...int) (int,
 		ln, err := net.Listen("tcp4", "127.0.0.1:"+strconv.Itoa(int(p)))
 		if err == nil {
 			t.Cleanup(func() { _ = ln.Close() })
-			return int(p), ln
+			return ln
 		}
 	}
 	t.Fatalf("no free registry port at or above %d to listen on", lo)
-	return 0, nil
+	return nil
 }
+
+func listenerPort(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 // TestEventsTimeConstraintOverThrift runs the extension on the poll source
 // (which needs no root) and checks that a generate call with time > T
@@ -137,7 +139,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 			return r["port"] == strconv.Itoa(port) && r["action"] == "listen" && r["pid"] == self
 		}
 	}
-	portA, _ := listenOnRegistryPort(t, 1033, 1024)
+	portA := listenerPort(listenOnRegistryPort(t, 1033, 1024))
 	a := c.waitRows(table.Request{}, 10*time.Second, listenRow(portA))
 	if a["source"] != "poll" || a["direction"] != "listen" || a["local_address"] != "127.0.0.1" || a["remote_address"] != "" {
 		t.Errorf("listener A's row: %v", a)
@@ -150,7 +152,7 @@ func TestEventsTimeConstraintOverThrift(t *testing.T) {
 	for time.Now().Unix() <= timeA {
 		time.Sleep(50 * time.Millisecond)
 	}
-	portB, _ := listenOnRegistryPort(t, 5190, 1024, portA)
+	portB := listenerPort(listenOnRegistryPort(t, 5190, 1024, portA))
 	c.waitRows(table.Request{}, 10*time.Second, listenRow(portB))
 
 	var req table.Request
