@@ -242,15 +242,32 @@ func TestFleetGitOps(t *testing.T) {
 	}
 }
 
-// TestFleetApply checks that apply/legacy-ports.yml, for fleetctl apply,
-// holds the same policies and queries as the GitOps files.
+// TestFleetApply checks that the files for fleetctl apply hold the same
+// policies and queries as the GitOps files: legacy-ports.yml with the kind
+// every Fleet version knows (query), legacy-ports.reports.yml with the kind
+// Fleet 4.82 renamed it to (report).
 func TestFleetApply(t *testing.T) {
 	var policies []fleetPolicy
 	decodeYAML(t, "fleet/lib/legacy-ports.policies.yml", &policies)
 	var queries []fleetQuery
 	decodeYAML(t, "fleet/lib/legacy-ports.queries.yml", &queries)
 
-	dec := yaml.NewDecoder(strings.NewReader(readFile(t, "fleet/apply/legacy-ports.yml")))
+	for file, queryKind := range map[string]string{
+		"fleet/apply/legacy-ports.yml":         "query",
+		"fleet/apply/legacy-ports.reports.yml": "report",
+	} {
+		gotPolicies, gotQueries := readApply(t, file, queryKind)
+		if !slices.Equal(gotPolicies, policies) || !slices.Equal(gotQueries, queries) {
+			t.Errorf("%s and fleet/lib/ disagree", file)
+		}
+	}
+}
+
+// readApply decodes a fleetctl apply file whose scheduled queries are of
+// kind queryKind.
+func readApply(t *testing.T, file, queryKind string) ([]fleetPolicy, []fleetQuery) {
+	t.Helper()
+	dec := yaml.NewDecoder(strings.NewReader(readFile(t, file)))
 	var gotPolicies []fleetPolicy
 	var gotQueries []fleetQuery
 	for {
@@ -262,10 +279,10 @@ func TestFleetApply(t *testing.T) {
 		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", file, err)
 		}
 		if doc.APIVersion != "v1" {
-			t.Errorf("apiVersion %q, want v1", doc.APIVersion)
+			t.Errorf("%s: apiVersion %q, want v1", file, doc.APIVersion)
 		}
 		switch doc.Kind {
 		case "policy":
@@ -274,19 +291,17 @@ func TestFleetApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			gotPolicies = append(gotPolicies, p)
-		case "query":
+		case queryKind:
 			var q fleetQuery
 			if err := doc.Spec.Decode(&q); err != nil {
 				t.Fatal(err)
 			}
 			gotQueries = append(gotQueries, q)
 		default:
-			t.Errorf("kind %q: this file holds only policies and queries", doc.Kind)
+			t.Errorf("%s: kind %q: this file holds only policies and %ss", file, doc.Kind, queryKind)
 		}
 	}
-	if !slices.Equal(gotPolicies, policies) || !slices.Equal(gotQueries, queries) {
-		t.Error("apply/legacy-ports.yml and fleet/lib/ disagree")
-	}
+	return gotPolicies, gotQueries
 }
 
 // TestWindowsScripts checks what can be checked of the PowerShell scripts

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -18,7 +19,9 @@ const maxYAMLDepth = 8
 // Fleet reads a Fleet YAML file: a list of {name, query} (or
 // {path} references to such lists), a GitOps file with policies:, queries:
 // and labels: lists, or 'apiVersion: v1' documents of kind query, policy or
-// label. Other keys and kinds hold no SQL and are skipped.
+// label. Fleet 4.82 renamed queries to reports (the GitOps key and the kind)
+// and still takes the old names, so both are read. Other keys and kinds hold
+// no SQL and are skipped.
 func Fleet(path string, data []byte) ([]Query, error) { return fleet(path, data, 0) }
 
 func fleet(path string, data []byte, depth int) ([]Query, error) {
@@ -47,7 +50,7 @@ func fleet(path string, data []byte, depth int) ([]Query, error) {
 		case root.Kind == yaml.MappingNode && yamlKey(root, "apiVersion") != nil:
 			more, err = fleetDocument(path, root, depth)
 		case root.Kind == yaml.MappingNode:
-			for _, key := range []string{"policies", "queries", "labels"} {
+			for _, key := range []string{"policies", "queries", "reports", "labels"} {
 				if v := yamlKey(root, key); v != nil && v.Tag != "!!null" {
 					var items []Query
 					items, err = fleetList(path, v, depth)
@@ -70,7 +73,7 @@ func fleet(path string, data []byte, depth int) ([]Query, error) {
 // fleetDocument reads one 'apiVersion: v1' document.
 func fleetDocument(path string, root *yaml.Node, depth int) ([]Query, error) {
 	kind := yamlKey(root, "kind")
-	if kind == nil || (kind.Value != "query" && kind.Value != "policy" && kind.Value != "label") {
+	if kind == nil || !slices.Contains([]string{"query", "report", "policy", "label"}, kind.Value) {
 		return nil, nil
 	}
 	spec := yamlKey(root, "spec")

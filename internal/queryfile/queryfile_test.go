@@ -63,6 +63,10 @@ func TestRead(t *testing.T) {
 		{"apply.yml", []string{
 			"pol @ apply.yml:7: SELECT 1 FROM legacy_ports_info WHERE errors = ''",
 			"qry @ apply.yml:13: SELECT service FROM legacy_ports WHERE port = 23",
+			"rpt @ apply.yml:24: SELECT version FROM legacy_ports_info",
+		}},
+		{"teams/fleet.yml", []string{
+			"events @ teams/fleet.yml:5: SELECT action, port FROM legacy_port_events",
 		}},
 	}
 	for _, tt := range tests {
