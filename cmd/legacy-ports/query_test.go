@@ -192,7 +192,7 @@ func TestQueryFiles(t *testing.T) {
 		{"policies.yml", "table", []string{"no ghosts", "multi-line", "multi-line"}, []string{"port\n----\n5190\n"}, nil},
 		{"teams/team.yml", "table", []string{"no ghosts", "multi-line", "multi-line", "inventory"}, []string{"n\n-\n3\n"},
 			[]string{p("teams/team.yml") + ":5: loaded: not run: needs osquery"}},
-		{"apply.yml", "table", []string{"pol", "qry"}, []string{"service\n-------\ntelnet\n"}, nil},
+		{"apply.yml", "table", []string{"pol", "qry", "rpt"}, []string{"service\n-------\ntelnet\n", "version\n-------\n9.9.9\n"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -234,6 +234,9 @@ func TestQueryFileJSON(t *testing.T) {
 ]},
 {"name": "qry", "rows": [
   {"service": "telnet"}
+]},
+{"name": "rpt", "rows": [
+  {"version": "9.9.9"}
 ]}
 ]
 `
