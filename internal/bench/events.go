@@ -209,13 +209,7 @@ func cycles(ctx context.Context, l net.Listener, n int) (time.Duration, error) {
 // returns the counts.
 func burst(ctx context.Context, reg *registry.Registry, ringBytes, n int) (burstResult, error) {
 	b := burstResult{ringBytes: ringBytes}
-	for _, e := range reg.Entries() {
-		if e.HasTransport(17) && free("udp4", e.PortLow) {
-			b.port = e.PortLow
-			break
-		}
-	}
-	if b.port == 0 {
+	if b.port = freeRegistryUDPPort(reg); b.port == 0 {
 		return b, errors.New("no free registry UDP port for the burst")
 	}
 	c, err := ebpf.Open([]events.Port{{Port: b.port, Protocol: 17}}, ebpf.RingSize(ringBytes))
@@ -258,6 +252,17 @@ func burst(ctx context.Context, reg *registry.Registry, ringBytes, n int) (burst
 	err = <-done
 	b.delivered, b.dropped = delivered.Load(), c.Dropped()
 	return b, err
+}
+
+// freeRegistryUDPPort is the first registry UDP port nothing holds on
+// loopback, or 0.
+func freeRegistryUDPPort(reg *registry.Registry) uint16 {
+	for _, e := range reg.Entries() {
+		if e.HasTransport(17) && free("udp4", e.PortLow) {
+			return e.PortLow
+		}
+	}
+	return 0
 }
 
 func (r *report) printEvents() {

@@ -60,18 +60,11 @@ func measureExtension(ctx context.Context, sp spawner, bin, adminPath string, ca
 	if adminPath != "" {
 		args = append(args, "--registry-file", adminPath)
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stderr = &stderr
-	if err := sp.start(cmd); err != nil {
+	cmd, stderr, stop, err := startExtension(ctx, sp, bin, args...)
+	if err != nil {
 		return r, err
 	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(exited)
-	}()
-	defer stopExtension(cmd, exited)
+	defer stop()
 	fail := func(err error) (extResult, error) {
 		return r, fmt.Errorf("%w; extension stderr: %s", err, firstLine(stderr.String()))
 	}
@@ -132,6 +125,22 @@ func measureExtension(ctx context.Context, sp spawner, bin, adminPath string, ca
 	}
 	r.writes = writes - writesBefore
 	return r, nil
+}
+
+// startExtension starts the extension with args; stop ends it.
+func startExtension(ctx context.Context, sp spawner, bin string, args ...string) (cmd *exec.Cmd, stderr *bytes.Buffer, stop func(), err error) {
+	stderr = new(bytes.Buffer)
+	cmd = exec.CommandContext(ctx, bin, args...)
+	cmd.Stderr = stderr
+	if err := sp.start(cmd); err != nil {
+		return nil, nil, nil, err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	return cmd, stderr, func() { stopExtension(cmd, exited) }, nil
 }
 
 // stopExtension asks the extension to stop as osqueryd does (SIGTERM) and

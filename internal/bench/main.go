@@ -71,6 +71,7 @@ type config struct {
 	timeout                                time.Duration
 	cpuprofile                             string
 	events                                 eventsConfig
+	floodEvents                            int
 }
 
 func main() {
@@ -87,6 +88,7 @@ func run() int {
 	flag.IntVar(&cfg.sockets, "sockets", 5000, "sockets held by the load in all")
 	flag.IntVar(&cfg.ghosts, "ghosts", 10, "children that also listen on registry ports in the second phase")
 	flag.IntVar(&cfg.calls, "calls", 10000, "generate calls sent to the extension before its memory is read")
+	flag.IntVar(&cfg.floodEvents, "event-flood", 1000000, "registry-port events sent to the real extension before its memory is read")
 	flag.IntVar(&cfg.busy, "busy", 100000, "TCP sockets of the busy proxy phases (0: no such phases)")
 	flag.IntVar(&cfg.busyRuns, "busy-runs", 3, "timed runs of each row in the busy proxy phases")
 	flag.StringVar(&cfg.ports, "ports", "auto", "ghost ports: real (the registry's, needs root), admin (high ports added by an admin's file), auto (real as root)")
@@ -296,6 +298,10 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	progress("events: the eBPF capture's cost and its count of lost events")
 	if report.events, err = measureEvents(ctx, cfg.events, reg); err != nil {
 		return fmt.Errorf("events: %w", err)
+	}
+	progress("extension: %d registry-port events", cfg.floodEvents)
+	if report.eventsRSS, err = measureEventsRSS(ctx, sp, bins.ext, reg, cfg.floodEvents); err != nil {
+		return fmt.Errorf("extension with events: %w", err)
 	}
 	report.print()
 	return nil

@@ -20,6 +20,7 @@ import (
 const (
 	rssLimit   = 30e6
 	rssLimit10 = 20e6
+	rssEvents  = 40e6
 )
 
 // allocLimit is issue 8's bound on what a generate that finds nothing
@@ -47,6 +48,7 @@ type report struct {
 	phases                 []phase
 	ext                    extResult
 	events                 eventsResult
+	eventsRSS              eventsRSSResult
 }
 
 func (r *report) print() {
@@ -107,6 +109,7 @@ func (r *report) print() {
 		e.writes/uint64(max(e.calls, 1)))
 	fmt.Fprintln(w)
 	r.printEvents()
+	r.printEventsRSS()
 	fmt.Fprintln(w)
 	r.targets()
 	fmt.Fprintln(w)
@@ -277,6 +280,11 @@ func (r *report) targets() {
 	ratio(ghosts, "the load, ghosts present: gopsutil + join ≥ 10 × generate", rowGopsutil, rowGenerate, 10, false)
 	line(passFail(r.ext.rss <= rssLimit10), fmt.Sprintf("extension VmRSS after %d generate calls ≤ 20 MB", r.ext.calls), mb(r.ext.rss))
 	r.eventTargets(line)
+	if e := r.eventsRSS; e.na == "" {
+		line(passFail(e.rss <= rssEvents), fmt.Sprintf("extension VmRSS after %d events, default limits ≤ 40 MB", e.sent), mb(e.rss))
+	} else {
+		line("n/a", "extension VmRSS after a flood of events ≤ 40 MB", e.na)
+	}
 }
 
 // printCensus says what the socket and descriptor walks had to get through.
