@@ -19,19 +19,21 @@ export CGO_ENABLED ?= 0
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-build: ## build both binaries for this host into dist/
+build: ## build the extension, legacy-ports and legacy-ports-query (its query command) for this host into dist/
 	$(GO) build $(BUILDFLAGS) -o $(DIST)/legacy_ports.ext ./cmd/legacy-ports-ext
 	$(GO) build $(BUILDFLAGS) -o $(DIST)/legacy-ports ./cmd/legacy-ports
+	$(GO) build $(BUILDFLAGS) -o $(DIST)/legacy-ports-query ./cmd/legacy-ports-query
 
 run: build ## scan this host with the embedded registry
 	@$(DIST)/legacy-ports scan; rc=$$?; [ $$rc -le 1 ] || exit $$rc
 
-build-all: ## cross-compile both binaries for linux, darwin, windows on amd64 and arm64
+build-all: ## cross-compile the three binaries for linux, darwin, windows on amd64 and arm64
 	@set -e; for p in $(PLATFORMS); do \
 	  os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
 	  out=$(DIST)/$$os-$$arch; \
 	  GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -o $$out/legacy_ports.ext$$ext ./cmd/legacy-ports-ext; \
 	  GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -o $$out/legacy-ports$$ext ./cmd/legacy-ports; \
+	  GOOS=$$os GOARCH=$$arch $(GO) build $(BUILDFLAGS) -o $$out/legacy-ports-query$$ext ./cmd/legacy-ports-query; \
 	  echo "built $$out"; \
 	done
 

@@ -75,6 +75,10 @@ rc=0
 legacy-ports scan >/dev/null || rc=$?
 [ "$rc" -le 1 ] || fail "legacy-ports scan exited $rc"
 ok "legacy-ports scan exited $rc (0: nothing found, 1: found)"
+n=$(legacy-ports query --format csv "SELECT count(*) AS n FROM legacy_port_registry" | tail -n 1) ||
+	fail "legacy-ports query failed (it runs /usr/bin/legacy-ports-query)"
+[ "$n" -gt 0 ] || fail "legacy-ports query counted $n registry entries"
+ok "legacy-ports query runs through legacy-ports-query ($n registry entries)"
 
 count() { grep -cxF "$1" "$load" || true; }
 [ "$(count "$ext")" -eq 1 ] || fail "$load lists $ext $(count "$ext") times"
@@ -91,6 +95,9 @@ cat "$load"
 echo "--- dpkg -r legacy-ports"
 dpkg -r legacy-ports
 [ ! -e "$ext" ] || fail "$ext is still there"
+for f in /usr/bin/legacy-ports /usr/bin/legacy-ports-query; do
+	[ ! -e "$f" ] || fail "$f is still there"
+done
 [ "$(count "$ext")" -eq 0 ] || fail "$load still lists $ext"
 [ "$(count "$admin_line")" -eq 1 ] || fail "$load lost the admin's line on removal"
 grep -qxF '# extensions of this host' "$load" || fail "$load lost the admin's comment"

@@ -59,7 +59,7 @@ func buildPackages() (*built, error) {
 		if err := os.MkdirAll(bin, 0o755); err != nil {
 			return nil, err
 		}
-		for _, name := range []string{"legacy_ports.ext", "legacy-ports"} {
+		for name := range binaryPaths {
 			if err := os.WriteFile(filepath.Join(bin, name), fakeBinary(name, arch), 0o755); err != nil {
 				return nil, err
 			}
@@ -129,6 +129,14 @@ type entry struct {
 	owner string // user/group
 }
 
+// binaryPaths are where the packages install each binary of dist/linux-ARCH:
+// legacy-ports-query beside legacy-ports, where legacy-ports looks first.
+var binaryPaths = map[string]string{
+	"legacy_ports.ext":   extPath,
+	"legacy-ports":       "/usr/bin/legacy-ports",
+	"legacy-ports-query": "/usr/bin/legacy-ports-query",
+}
+
 // wantEntries are the files and directories both packages must hold, and
 // nothing under /etc: the admin's file is optional and not ours to ship.
 var wantEntries = map[string]entry{
@@ -136,6 +144,7 @@ var wantEntries = map[string]entry{
 	"/usr/lib/osquery/extensions":                             {"drwxr-xr-x", "root/root"},
 	extPath:                                                   {"-rwxr-xr-x", "root/root"},
 	"/usr/bin/legacy-ports":                                   {"-rwxr-xr-x", "root/root"},
+	"/usr/bin/legacy-ports-query":                             {"-rwxr-xr-x", "root/root"},
 	"/usr/lib/legacy-ports/extensions-load.sh":                {"-rwxr-xr-x", "root/root"},
 	"/usr/share/doc/legacy-ports/INSTALL.md":                  {"-rw-r--r--", "root/root"},
 	"/usr/share/doc/legacy-ports/README.md":                   {"-rw-r--r--", "root/root"},
@@ -202,7 +211,7 @@ func TestDebContents(t *testing.T) {
 
 			root := t.TempDir()
 			run(t, nil, "dpkg-deb", "-x", deb, root)
-			for name, path := range map[string]string{"legacy_ports.ext": extPath, "legacy-ports": "/usr/bin/legacy-ports"} {
+			for name, path := range binaryPaths {
 				data, err := os.ReadFile(filepath.Join(root, path))
 				if err != nil || !bytes.Equal(data, fakeBinary(name, arch)) {
 					t.Errorf("%s does not hold the %s build of %s (%v)", path, arch, name, err)
@@ -231,9 +240,11 @@ func TestRPMContents(t *testing.T) {
 				got[f.path] = entry{f.lsMode(), f.user + "/" + f.group}
 			}
 			checkEntries(t, got)
-			for _, f := range p.files {
-				if f.path == extPath && !bytes.Equal(f.data, fakeBinary("legacy_ports.ext", arch)) {
-					t.Errorf("%s does not hold the %s build", extPath, arch)
+			for name, path := range binaryPaths {
+				for _, f := range p.files {
+					if f.path == path && !bytes.Equal(f.data, fakeBinary(name, arch)) {
+						t.Errorf("%s does not hold the %s build of %s", path, arch, name)
+					}
 				}
 			}
 			// One script per hook serves both formats.
@@ -426,7 +437,7 @@ func TestInstallScript(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			for _, name := range []string{"legacy_ports.ext", "legacy-ports"} {
+			for name := range binaryPaths {
 				// The unpacked archive's files need not be root's or 0755.
 				if err := os.WriteFile(filepath.Join(dir, name), fakeBinary(name, "any"), 0o600); err != nil {
 					t.Fatal(err)
@@ -447,7 +458,7 @@ func TestInstallScript(t *testing.T) {
 			if got, want := readFile(t, load), admin+l.ext+"\n"; got != want {
 				t.Errorf("extensions.load after installing twice: %q, want %q", got, want)
 			}
-			for _, path := range []string{l.ext, "/usr/local/bin/legacy-ports"} {
+			for _, path := range []string{l.ext, "/usr/local/bin/legacy-ports", "/usr/local/bin/legacy-ports-query"} {
 				fi, err := os.Stat(filepath.Join(root, path))
 				if err != nil {
 					t.Fatal(err)
@@ -467,7 +478,7 @@ func TestInstallScript(t *testing.T) {
 			if got := readFile(t, load); got != admin {
 				t.Errorf("extensions.load after uninstall: %q, want the admin's %q", got, admin)
 			}
-			for _, path := range []string{l.ext, "/usr/local/bin/legacy-ports"} {
+			for _, path := range []string{l.ext, "/usr/local/bin/legacy-ports", "/usr/local/bin/legacy-ports-query"} {
 				if _, err := os.Stat(filepath.Join(root, path)); !errors.Is(err, os.ErrNotExist) {
 					t.Errorf("%s is still there after uninstall (%v)", path, err)
 				}

@@ -316,6 +316,10 @@ func TestWindowsScripts(t *testing.T) {
 		"*S-1-5-32-544", // Administrators
 		"*S-1-5-18",     // SYSTEM
 		"#Requires -RunAsAdministrator",
+		// legacy-ports.exe finds legacy-ports-query.exe beside itself.
+		"Copy-Binary (Join-Path $PSScriptRoot 'legacy-ports-query.exe') $queryPath",
+		"$queryPath = Join-Path $cliDir 'legacy-ports-query.exe'",
+		`$queryPath, "$queryPath.old"`, // removed by -Uninstall
 	} {
 		if !strings.Contains(install, want) {
 			t.Errorf("install.ps1 lacks %q", want)

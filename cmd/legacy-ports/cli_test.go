@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/registry"
 )
 
@@ -88,8 +89,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
 			code, stdout, stderr := runCLI(t, tt.args...)
-			if code != exitError {
-				t.Errorf("exit %d, want %d", code, exitError)
+			if code != cli.ExitError {
+				t.Errorf("exit %d, want %d", code, cli.ExitError)
 			}
 			if stdout != "" {
 				t.Errorf("stdout %q, want nothing", stdout)
@@ -103,7 +104,7 @@ func TestUsageErrors(t *testing.T) {
 
 func TestRegistryCommands(t *testing.T) {
 	code, stdout, _ := runCLI(t, "registry", "list", "--category", "historic-rfc", "--format", "csv")
-	if code != exitClean {
+	if code != cli.ExitClean {
 		t.Fatalf("exit %d", code)
 	}
 	recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
@@ -119,7 +120,7 @@ func TestRegistryCommands(t *testing.T) {
 	for _, port := range []string{"611", "0611", " 611"} {
 		code, stdout, _ = runCLI(t, "registry", "list", "--port", port, "--format", "csv")
 		recs, err := csv.NewReader(strings.NewReader(stdout)).ReadAll()
-		if code != exitClean || err != nil || len(recs) < 2 {
+		if code != cli.ExitClean || err != nil || len(recs) < 2 {
 			t.Fatalf("list --port %q: exit %d, %d records, %v", port, code, len(recs), err)
 		}
 		for _, r := range recs[1:] {
@@ -128,14 +129,14 @@ func TestRegistryCommands(t *testing.T) {
 			}
 		}
 	}
-	if code, stdout, _ = runCLI(t, "registry", "show", "0611"); code != exitClean || !strings.Contains(stdout, "port = 611") {
+	if code, stdout, _ = runCLI(t, "registry", "show", "0611"); code != cli.ExitClean || !strings.Contains(stdout, "port = 611") {
 		t.Errorf("show 0611: exit %d\n%s", code, stdout)
 	}
 	code, stdout, _ = runCLI(t, "registry", "show", "625")
-	if code != exitClean || !strings.Contains(stdout, "dec-dlm") || strings.Contains(stdout, "apple-xsrvr-admin ") {
+	if code != cli.ExitClean || !strings.Contains(stdout, "dec-dlm") || strings.Contains(stdout, "apple-xsrvr-admin ") {
 		t.Errorf("show 625: exit %d\n%s", code, stdout)
 	}
-	if code, _, stderr := runCLI(t, "registry", "show", "389"); code != exitFound || !strings.Contains(stderr, "not in the registry") {
+	if code, _, stderr := runCLI(t, "registry", "show", "389"); code != cli.ExitFound || !strings.Contains(stderr, "not in the registry") {
 		t.Errorf("show 389 (ldap, alive): exit %d, %q", code, stderr)
 	}
 }
@@ -156,7 +157,7 @@ func ianaCSV(t *testing.T) string {
 func TestRegistryVerify(t *testing.T) {
 	csvPath := ianaCSV(t)
 	code, stdout, stderr := runCLI(t, "registry", "verify", "--iana", csvPath)
-	if code != exitClean || !strings.Contains(stdout, "agree with") {
+	if code != cli.ExitClean || !strings.Contains(stdout, "agree with") {
 		t.Fatalf("verify against IANA: exit %d\n%s%s", code, stdout, stderr)
 	}
 	// One service name changed in a copy must fail the check, and say where.
@@ -173,7 +174,7 @@ func TestRegistryVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, _ = runCLI(t, "registry", "verify", "--iana", bad)
-	if code == exitClean || !strings.Contains(stdout, "611/tcp") || !strings.Contains(stdout, "dead-product.yml:") {
+	if code == cli.ExitClean || !strings.Contains(stdout, "611/tcp") || !strings.Contains(stdout, "dead-product.yml:") {
 		t.Errorf("verify against a changed copy: exit %d\n%s", code, stdout)
 	}
 }
@@ -184,10 +185,10 @@ func TestRegistryLint(t *testing.T) {
 	bad := filepath.Join(dir, "bad.yml")
 	_ = os.WriteFile(good, []byte("allow:\n  - port: 611\n    process: ghostd\n    comment: lab\n"), 0o644)
 	_ = os.WriteFile(bad, []byte("allow:\n  - port: 611\n    process: ghostd\n"), 0o644)
-	if code, stdout, _ := runCLI(t, "registry", "lint", good); code != exitClean || !strings.Contains(stdout, "1 allow rules") {
+	if code, stdout, _ := runCLI(t, "registry", "lint", good); code != cli.ExitClean || !strings.Contains(stdout, "1 allow rules") {
 		t.Errorf("good file: exit %d %q", code, stdout)
 	}
-	if code, stdout, _ := runCLI(t, "registry", "lint", bad); code != exitFound || !strings.Contains(stdout, "bad.yml:2:") {
+	if code, stdout, _ := runCLI(t, "registry", "lint", bad); code != cli.ExitFound || !strings.Contains(stdout, "bad.yml:2:") {
 		t.Errorf("bad file: exit %d %q", code, stdout)
 	}
 }
@@ -241,8 +242,8 @@ func TestScanVerdictsLive(t *testing.T) {
 		holder(t, "labd", fmt.Sprintf("tcp:%d", ports[2])):      "allowed",
 	}
 	code, stdout, stderr := runCLI(t, "scan", "--format", "json", "--registry-file", admin)
-	if code != exitFound {
-		t.Errorf("exit %d, want %d (a ghost is present); stderr %q", code, exitFound, stderr)
+	if code != cli.ExitFound {
+		t.Errorf("exit %d, want %d (a ghost is present); stderr %q", code, cli.ExitFound, stderr)
 	}
 	var rows []map[string]string
 	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
@@ -303,7 +304,7 @@ func freeRegistryPorts(t *testing.T) []int {
 func TestScanFormats(t *testing.T) {
 	for _, f := range []string{"table", "json", "csv", "line"} {
 		code, _, stderr := runCLI(t, "scan", "--format", f)
-		if code == exitError {
+		if code == cli.ExitError {
 			t.Errorf("--format %s: exit %d: %s", f, code, stderr)
 		}
 	}

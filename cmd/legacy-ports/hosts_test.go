@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
 )
@@ -92,7 +93,7 @@ func scanInput(t *testing.T, name string, data []byte) ([]map[string]string, int
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCLI(t, "scan", "--input", file, "--format", "json", "--registry-file", admin)
-	if code == exitError || stderr != "" {
+	if code == cli.ExitError || stderr != "" {
 		t.Fatalf("scan --input %s: exit %d, stderr %q", name, code, stderr)
 	}
 	var rows []map[string]string
@@ -103,7 +104,7 @@ func scanInput(t *testing.T, name string, data []byte) ([]map[string]string, int
 		v := registry.Verdict(r[table.ColVerdict])
 		return v == registry.Ghost || v == registry.Insecure
 	})
-	if alarming != (code == exitFound) {
+	if alarming != (code == cli.ExitFound) {
 		t.Errorf("exit %d with ghost or insecure rows: %v", code, alarming)
 	}
 	return rows, code
@@ -166,8 +167,8 @@ func TestTypicalHostsFalseAlarms(t *testing.T) {
 					t.Errorf("%s: the planted %s was judged %q, want %q", h.host, k, got[k], v)
 				}
 			}
-			if code != exitFound {
-				t.Errorf("%s with findings: exit %d, want %d", h.host, code, exitFound)
+			if code != cli.ExitFound {
+				t.Errorf("%s with findings: exit %d, want %d", h.host, code, cli.ExitFound)
 			}
 		})
 		fmt.Fprintf(&results, "| %s | `%s` | %d | %d | %d | %d | %d | %d of %d |\n", h.host, h.file,

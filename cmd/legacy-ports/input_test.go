@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/table"
 )
 
@@ -59,7 +60,7 @@ func TestScanInputMatchesLiveScan(t *testing.T) {
 		outputs[tool] = out
 	}
 	code, stdout, stderr := runCLI(t, "scan", "--format", "json")
-	if code != exitFound {
+	if code != cli.ExitFound {
 		t.Fatalf("live scan: exit %d, stderr %q", code, stderr)
 	}
 	live := ours(stdout)
@@ -73,8 +74,8 @@ func TestScanInputMatchesLiveScan(t *testing.T) {
 				t.Fatal(err)
 			}
 			code, stdout, stderr := runCLI(t, "scan", "--input", file, "--format", "json")
-			if code != exitFound {
-				t.Errorf("exit %d, want %d; stderr %q", code, exitFound, stderr)
+			if code != cli.ExitFound {
+				t.Errorf("exit %d, want %d; stderr %q", code, cli.ExitFound, stderr)
 			}
 			if got := ours(stdout); !slices.Equal(got, live) {
 				t.Errorf("scan --input on %s output:\n%s\nlive scan:\n%s", tool, strings.Join(got, "\n"), strings.Join(live, "\n"))
@@ -97,12 +98,12 @@ func TestScanInputErrors(t *testing.T) {
 		stderr   []string
 		noStdout bool
 	}{
-		{"stdin, with a bad line", []string{"scan", "--input", "-", "--format", "csv", "--columns", "pid,process_name,port,verdict"}, good, exitFound,
+		{"stdin, with a bad line", []string{"scan", "--input", "-", "--format", "csv", "--columns", "pid,process_name,port,verdict"}, good, cli.ExitFound,
 			"42,ghostd,660,ghost", []string{"stdin:3: address \"127.0.0.1:nope\": port \"nope\" is not a number"}, false},
-		{"nothing readable", []string{"scan", "--input", "-"}, "hello\nworld\n", exitError, "", []string{"stdin: no line could be read"}, true},
-		{"empty", []string{"scan", "--input", "-"}, "", exitError, "", []string{"stdin: no line could be read"}, true},
-		{"missing file", []string{"scan", "--input", "/nonexistent/ss.txt"}, "", exitError, "", []string{"/nonexistent/ss.txt"}, true},
-		{"a clean host", []string{"scan", "--input", "-", "--format", "json"}, "State Recv-Q Send-Q Local Address:Port Peer Address:Port\nLISTEN 0 128 0.0.0.0:22 0.0.0.0:*\n", exitClean, "[]", nil, false},
+		{"nothing readable", []string{"scan", "--input", "-"}, "hello\nworld\n", cli.ExitError, "", []string{"stdin: no line could be read"}, true},
+		{"empty", []string{"scan", "--input", "-"}, "", cli.ExitError, "", []string{"stdin: no line could be read"}, true},
+		{"missing file", []string{"scan", "--input", "/nonexistent/ss.txt"}, "", cli.ExitError, "", []string{"/nonexistent/ss.txt"}, true},
+		{"a clean host", []string{"scan", "--input", "-", "--format", "json"}, "State Recv-Q Send-Q Local Address:Port Peer Address:Port\nLISTEN 0 128 0.0.0.0:22 0.0.0.0:*\n", cli.ExitClean, "[]", nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
@@ -29,12 +30,12 @@ var registryCommands = map[string]func(ctx context.Context, args []string, stdou
 func runRegistry(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, registryUsage)
-		return exitError
+		return cli.ExitError
 	}
 	cmd, ok := registryCommands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "legacy-ports registry: unknown command %q\n\n%s", args[0], registryUsage)
-		return exitError
+		return cli.ExitError
 	}
 	return cmd(ctx, args[1:], stdout, stderr)
 }
@@ -53,44 +54,44 @@ func registryRows(ctx context.Context, adminPath string, port *table.Value, stde
 		req.Add(table.ColPort, table.Equals, port.Text())
 	}
 	rows, err := d.Generate(ctx, req)
-	return columnNames(d.Columns), rows, err
+	return cli.ColumnNames(d.Columns), rows, err
 }
 
 func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("registry list", stderr)
+	fs := cli.NewFlags("registry list", stderr)
 	category := fs.String("category", "", "only this category: historic-rfc, dead-protocol, dead-product or insecure-legacy")
 	confidence := fs.String("confidence", "", "only this confidence: high, medium or low")
 	port := fs.String("port", "", "only this `port` (a number: 611, 0611)")
 	format := fs.String("format", "table", "output format: table, json, csv or line")
-	adminFile := registryFileFlag(fs)
-	if code, stop := parseFlags(fs, args); stop {
+	adminFile := cli.RegistryFileFlag(fs)
+	if code, stop := cli.ParseFlags(fs, args); stop {
 		return code
 	}
 	if err := render.CheckFormat(*format); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: --format: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	if *category != "" && !slices.Contains(registry.Categories, registry.Category(*category)) {
 		fmt.Fprintf(stderr, "legacy-ports registry list: --category: unknown value %q (want historic-rfc, dead-protocol, dead-product or insecure-legacy)\n", *category)
-		return exitError
+		return cli.ExitError
 	}
 	if *confidence != "" && *confidence != "high" && *confidence != "medium" && *confidence != "low" {
 		fmt.Fprintf(stderr, "legacy-ports registry list: --confidence: unknown value %q (want high, medium or low)\n", *confidence)
-		return exitError
+		return cli.ExitError
 	}
 	var portFilter *table.Value
 	if *port != "" {
 		v, err := portValue(*port)
 		if err != nil {
 			fmt.Fprintf(stderr, "legacy-ports registry list: --port: %v\n", err)
-			return exitError
+			return cli.ExitError
 		}
 		portFilter = &v
 	}
 	cols, rows, err := registryRows(ctx, *adminFile, portFilter, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	var kept []table.Row
 	for _, r := range rows {
@@ -103,33 +104,33 @@ func registryList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if *format == "table" {
 		cols = []string{table.ColPort, table.ColTransport, table.ColService, table.ColCategory, table.ColRetired, table.ColConfidence, table.ColDescription}
 	}
-	if err := render.Write(stdout, *format, cols, textRows(kept)); err != nil {
+	if err := render.Write(stdout, *format, cols, cli.TextRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry list: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
-	return exitClean
+	return cli.ExitClean
 }
 
 func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("registry show", stderr)
-	adminFile := registryFileFlag(fs)
-	if code, stop := parseFlags(fs, args); stop {
+	fs := cli.NewFlags("registry show", stderr)
+	adminFile := cli.RegistryFileFlag(fs)
+	if code, stop := cli.ParseFlags(fs, args); stop {
 		return code
 	}
 	args = fs.Args()
 	if len(args) != 1 {
 		fmt.Fprint(stderr, "usage: legacy-ports registry show [--registry-file FILE] PORT\n")
-		return exitError
+		return cli.ExitError
 	}
 	port, err := portValue(args[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	cols, rows, err := registryRows(ctx, *adminFile, &port, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	var kept []table.Row
 	for _, r := range rows {
@@ -139,50 +140,50 @@ func registryShow(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if len(kept) == 0 {
 		fmt.Fprintf(stderr, "legacy-ports registry show: port %s is not in the registry\n", port)
-		return exitFound
+		return cli.ExitFound
 	}
-	if err := render.Write(stdout, "line", cols, textRows(kept)); err != nil {
+	if err := render.Write(stdout, "line", cols, cli.TextRows(kept)); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry show: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
-	return exitClean
+	return cli.ExitClean
 }
 
 func registryVerify(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := newFlags("registry verify", stderr)
+	fs := cli.NewFlags("registry verify", stderr)
 	iana := fs.String("iana", "", "IANA's service-names-port-numbers.csv")
-	if code, stop := parseFlags(fs, args); stop {
+	if code, stop := cli.ParseFlags(fs, args); stop {
 		return code
 	}
 	if *iana == "" {
 		fmt.Fprint(stderr, "legacy-ports registry verify: --iana FILE is required (IANA's service-names-port-numbers.csv)\n")
-		return exitError
+		return cli.ExitError
 	}
 	reg, err := registry.Builtin()
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry verify: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	f, err := os.Open(*iana)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry verify: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	defer f.Close()
 	diffs, err := registry.VerifyIANA(reg, f)
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry verify: %s: %v\n", *iana, err)
-		return exitError
+		return cli.ExitError
 	}
 	for _, d := range diffs {
 		fmt.Fprintln(stdout, d.String())
 	}
 	if len(diffs) > 0 {
 		fmt.Fprintf(stderr, "%d difference(s) with %s\n", len(diffs), *iana)
-		return exitFound
+		return cli.ExitFound
 	}
 	fmt.Fprintf(stdout, "%d entries (%d port/transport pairs) agree with %s\n", reg.Len(), reg.Pairs(), *iana)
-	return exitClean
+	return cli.ExitClean
 }
 
 // registryLint checks an admin's file the way the extension will read it:
@@ -191,12 +192,12 @@ func registryVerify(_ context.Context, args []string, stdout, stderr io.Writer) 
 func registryLint(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) != 1 {
 		fmt.Fprint(stderr, "usage: legacy-ports registry lint FILE\n")
-		return exitError
+		return cli.ExitError
 	}
 	base, err := registry.Builtin()
 	if err != nil {
 		fmt.Fprintf(stderr, "legacy-ports registry lint: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	admin, err := registry.ReadAdminFile(args[0])
 	if err == nil {
@@ -205,9 +206,9 @@ func registryLint(_ context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		fmt.Fprintln(stdout, err)
 		fmt.Fprintf(stderr, "%s would be rejected; the built-in registry would stay in use\n", args[0])
-		return exitFound
+		return cli.ExitFound
 	}
 	fmt.Fprintf(stdout, "%s: ok: %d added, %d overridden, %d disabled, %d allow rules\n",
 		args[0], len(admin.Entries), len(admin.Overrides), len(admin.Disabled), len(admin.Allow))
-	return exitClean
+	return cli.ExitClean
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -12,16 +10,9 @@ import (
 	"syscall"
 
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
-	"github.com/legacy-ports/legacy-ports/registry"
 	"github.com/legacy-ports/legacy-ports/table"
-)
-
-// Exit codes, for scripts: nothing found, a ghost found, an error.
-const (
-	exitClean = 0
-	exitFound = 1
-	exitError = 2
 )
 
 const usage = `usage: legacy-ports COMMAND [flags]
@@ -52,48 +43,24 @@ var commands = map[string]func(ctx context.Context, args []string, stdin io.Read
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return exitError
+		return cli.ExitError
 	}
 	switch args[0] {
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
-		return exitClean
+		return cli.ExitClean
 	case "version", "--version":
 		fmt.Fprintf(stdout, "legacy-ports %s (%s)\n", buildinfo.Version, buildinfo.Commit)
-		return exitClean
+		return cli.ExitClean
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "legacy-ports: unknown command %q\n\n%s", args[0], usage)
-		return exitError
+		return cli.ExitError
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return cmd(ctx, args[1:], stdin, stdout, stderr)
-}
-
-// newFlags makes a command's flag set; its errors are the caller's to print.
-func newFlags(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("legacy-ports "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	return fs
-}
-
-// parseFlags parses args; it returns an exit code when the command should
-// stop here (help asked, or a bad flag).
-func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitClean, true
-		}
-		return exitError, true
-	}
-	return 0, false
-}
-
-// registryFileFlag adds the flag naming the admin's registry file.
-func registryFileFlag(fs *flag.FlagSet) *string {
-	return fs.String("registry-file", "", "the admin's registry file (default "+registry.DefaultAdminPath+", used when present)")
 }
 
 // definition returns the named table, built for this host with the admin's
@@ -111,16 +78,6 @@ func definition(name, adminPath string, stderr io.Writer) (table.Definition, err
 	return table.Definition{}, fmt.Errorf("no table %s", name)
 }
 
-// textRows are rows as the command-line tool prints them: as osquery shows
-// them.
-func textRows(rows []table.Row) []map[string]string {
-	out := make([]map[string]string, len(rows))
-	for i, r := range rows {
-		out[i] = r.Text()
-	}
-	return out
-}
-
 // portValue reads a port the user typed ("611", "0611") as the value of a
 // port column; the error names the value.
 func portValue(s string) (table.Value, error) {
@@ -129,14 +86,6 @@ func portValue(s string) (table.Value, error) {
 		return table.Value{}, fmt.Errorf("%q is not a port number (want 0 to 65535)", s)
 	}
 	return v, nil
-}
-
-func columnNames(cols []table.Column) []string {
-	names := make([]string, len(cols))
-	for i, c := range cols {
-		names[i] = c.Name
-	}
-	return names
 }
 
 // pickColumns resolves a --columns value against a table's columns.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
 	"github.com/legacy-ports/legacy-ports/table"
@@ -42,22 +43,22 @@ var watchWidths = map[string]int{
 const watchBuffer = 4096
 
 func runWatch(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("watch", stderr)
+	fs := cli.NewFlags("watch", stderr)
 	format := fs.String("format", "table", "output format: table (aligned) or json (one object per line)")
 	columns := fs.String("columns", "", "comma-separated columns, or all (default: all for json, a short list for table)")
 	source := fs.String("source", "auto", "auto (eBPF where it loads, else poll), ebpf or poll")
 	interval := fs.Float64("poll-interval", events.DefaultPollInterval.Seconds(), "seconds between polls of the poll source")
-	adminFile := registryFileFlag(fs)
+	adminFile := cli.RegistryFileFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, watchUsage)
 		fs.PrintDefaults()
 	}
-	if code, stop := parseFlags(fs, args); stop {
+	if code, stop := cli.ParseFlags(fs, args); stop {
 		return code
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "legacy-ports watch: "+format+"\n", a...)
-		return exitError
+		return cli.ExitError
 	}
 	if fs.NArg() > 0 {
 		return fail("unexpected arguments %q", fs.Args())
@@ -86,7 +87,7 @@ func runWatch(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			def = d
 		}
 	}
-	cols, err := pickColumns(spec, columnNames(def.Columns))
+	cols, err := pickColumns(spec, cli.ColumnNames(def.Columns))
 	if err != nil {
 		return fail("--columns: %v", err)
 	}
@@ -128,7 +129,7 @@ func runWatch(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 			if err != nil {
 				return fail("the capture failed: %v", err)
 			}
-			return exitClean
+			return cli.ExitClean
 		case r := <-sub.C:
 			if err := out.Write(table.EventRow(&r).Text()); err != nil {
 				_ = stop()

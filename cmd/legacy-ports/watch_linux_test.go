@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/registry"
 )
 
@@ -235,8 +236,8 @@ func TestWatchPoll(t *testing.T) {
 		return
 	}
 	refused := startWatch(t, cred, "--source", "ebpf")
-	if code := refused.exitCode(t); code != exitError {
-		t.Errorf("--source ebpf as uid 65534: exit status %d, want %d", code, exitError)
+	if code := refused.exitCode(t); code != cli.ExitError {
+		t.Errorf("--source ebpf as uid 65534: exit status %d, want %d", code, cli.ExitError)
 	}
 	if !strings.Contains(refused.header, "the eBPF source cannot run here: ") {
 		t.Errorf("--source ebpf as uid 65534: stderr %q, want the reason", refused.header)

@@ -20,12 +20,18 @@ import (
 	"github.com/legacy-ports/legacy-ports/internal/osqtest"
 )
 
-// binaries are the two programs, built as the Makefile builds them.
+// binaries are the programs, built as the Makefile builds them; cli runs
+// `query` through legacy-ports-query, built beside it.
 type binaries struct{ ext, cli string }
 
 func buildBinaries(ctx context.Context, dir string) (binaries, error) {
 	b := binaries{ext: filepath.Join(dir, "legacy_ports.ext"), cli: filepath.Join(dir, "legacy-ports")}
-	for _, t := range []struct{ out, pkg string }{{b.ext, "./cmd/legacy-ports-ext"}, {b.cli, "./cmd/legacy-ports"}} {
+	programs := []struct{ out, pkg string }{
+		{b.ext, "./cmd/legacy-ports-ext"},
+		{b.cli, "./cmd/legacy-ports"},
+		{filepath.Join(dir, "legacy-ports-query"), "./cmd/legacy-ports-query"},
+	}
+	for _, t := range programs {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", t.out, t.pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {

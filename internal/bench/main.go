@@ -203,7 +203,8 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 		rowSSP:      commandProbe("ss -tuanp", []int{0}, lines, ss, "-tuanp"),
 		rowGopsutil: gopsutilProbe(reg),
 		rowScan:     commandProbe("legacy-ports scan --format json", []int{0, 1}, jsonRows, regFlag(bins.cli, "scan", "--format", "json")...),
-		// query renders as scan does, so that the difference is the SQL layer.
+		// query renders as scan does and runs as users run it (legacy-ports
+		// becomes legacy-ports-query), so that the difference is the SQL layer.
 		rowQuery: commandProbe(`legacy-ports query --format json "SELECT * FROM legacy_ports"`, []int{0, 1}, jsonRows,
 			regFlag(bins.cli, "query", "--format", "json", "SELECT * FROM legacy_ports")...),
 		rowShow: commandProbe("legacy-ports registry show 609", []int{0}, lines, bins.cli, "registry", "show", "609"),

@@ -97,6 +97,11 @@ func run(args []string) error {
 	return sums(*dist)
 }
 
+// programs are the binaries that make build-all builds for each platform:
+// the extension, legacy-ports and legacy-ports-query, which legacy-ports
+// runs for its query command and finds beside itself.
+var programs = []string{"legacy_ports.ext", "legacy-ports", "legacy-ports-query"}
+
 // archive writes legacy-ports-<version>-<os>-<arch>.tar.gz (.zip for
 // windows), with every file under a directory of the same name.
 func archive(dist, root, version, goos, arch string, mtime time.Time) error {
@@ -106,13 +111,15 @@ func archive(dist, root, version, goos, arch string, mtime time.Time) error {
 	if goos == "windows" {
 		exe = ".exe"
 	}
-	members := []member{
-		{filepath.Join(bin, "legacy_ports.ext"+exe), "legacy_ports.ext" + exe, 0o755},
-		{filepath.Join(bin, "legacy-ports"+exe), "legacy-ports" + exe, 0o755},
+	var members []member
+	for _, name := range programs {
+		members = append(members, member{filepath.Join(bin, name+exe), name + exe, 0o755})
+	}
+	members = append(members, []member{
 		{filepath.Join(root, "README.md"), "README.md", 0o644},
 		{filepath.Join(src, "osquery", "legacy_ports.conf"), "osquery/legacy_ports.conf", 0o644},
 		{filepath.Join(src, "osquery", "legacy_ports.flags"), "osquery/legacy_ports.flags", 0o644},
-	}
+	}...)
 	switch goos {
 	case "windows":
 		members = append(members,
@@ -220,7 +227,7 @@ func parents(name string) []string {
 // Mach-O universal ("fat") file in dist/darwin-universal/, as lipo does:
 // Fleet serves one file to every Mac, and one pkg fits both kinds of Mac.
 func universal(dist string) error {
-	for _, name := range []string{"legacy_ports.ext", "legacy-ports"} {
+	for _, name := range programs {
 		out := filepath.Join(dist, "darwin-universal", name)
 		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 			return err

@@ -48,7 +48,7 @@ func fakeDist(t *testing.T) string {
 		if p.os == "windows" {
 			exe = ".exe"
 		}
-		for _, name := range []string{"legacy_ports.ext", "legacy-ports"} {
+		for _, name := range programs {
 			data := []byte(name + " " + p.os + "/" + p.arch)
 			if p.os == "darwin" {
 				cpu, sub := macho.CpuAmd64, uint32(3)
@@ -190,6 +190,7 @@ func TestTarball(t *testing.T) {
 				top + "osquery/":                   {0o755, nil},
 				top + "legacy_ports.ext":           {0o755, read(t, filepath.Join(dist, goos+"-arm64", "legacy_ports.ext"))},
 				top + "legacy-ports":               {0o755, read(t, filepath.Join(dist, goos+"-arm64", "legacy-ports"))},
+				top + "legacy-ports-query":         {0o755, read(t, filepath.Join(dist, goos+"-arm64", "legacy-ports-query"))},
 				top + "install.sh":                 {0o755, read(t, "../unix/install.sh")},
 				top + "uninstall.sh":               {0o755, read(t, "../unix/uninstall.sh")},
 				top + "extensions-load.sh":         {0o755, read(t, "../scripts/extensions-load.sh")},
@@ -234,6 +235,7 @@ func TestZip(t *testing.T) {
 		top + "README.md":                  0o644,
 		top + "install.ps1":                0o644,
 		top + "legacy-ports.exe":           0o755,
+		top + "legacy-ports-query.exe":     0o755,
 		top + "legacy_ports.ext.exe":       0o755,
 		top + "osquery/legacy_ports.conf":  0o644,
 		top + "osquery/legacy_ports.flags": 0o644,
@@ -293,13 +295,35 @@ func TestUniversalAndFleet(t *testing.T) {
 }
 
 func TestMissingBuild(t *testing.T) {
-	dist := fakeDist(t)
-	if err := os.Remove(filepath.Join(dist, "windows-arm64", "legacy-ports.exe")); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"legacy-ports.exe", "legacy-ports-query.exe"} {
+		t.Run(name, func(t *testing.T) {
+			dist := fakeDist(t)
+			if err := os.Remove(filepath.Join(dist, "windows-arm64", name)); err != nil {
+				t.Fatal(err)
+			}
+			err := run([]string{"-root", "../..", "-dist", dist, "-version", "1.2.3", "-mtime", "0"})
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("a missing binary gave %v, want an error naming it", err)
+			}
+		})
 	}
-	err := run([]string{"-root", "../..", "-dist", dist, "-version", "1.2.3", "-mtime", "0"})
-	if err == nil || !strings.Contains(err.Error(), "legacy-ports.exe") {
-		t.Errorf("a missing binary gave %v, want an error naming it", err)
+}
+
+// TestUniversalPrograms: every program gets its universal macOS binary,
+// made of both darwin builds.
+func TestUniversalPrograms(t *testing.T) {
+	dist := fakeDist(t)
+	releaseAll(t, dist)
+	for _, name := range programs {
+		fat, err := macho.OpenFat(filepath.Join(dist, "darwin-universal", name))
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if len(fat.Arches) != 2 || fat.Arches[0].Cpu == fat.Arches[1].Cpu {
+			t.Errorf("%s: %d slices, want amd64 and arm64", name, len(fat.Arches))
+		}
+		fat.Close()
 	}
 }
 

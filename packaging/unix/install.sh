@@ -2,12 +2,13 @@
 # Installs legacy-ports from this unpacked release archive, on macOS or Linux:
 # the extension where osqueryd autoloads it (root-owned, 0755, in a
 # directory without the sticky bit), its line in osquery's extensions.load
-# (added once, the admin's other lines kept), and the legacy-ports command.
+# (added once, the admin's other lines kept), and the legacy-ports command
+# with legacy-ports-query beside it, which runs its query command.
 # `install.sh --uninstall` (what uninstall.sh runs) undoes exactly that.
 #
 #   macOS: /usr/local/osquery_extensions/legacy_ports.ext, /var/osquery/extensions.load
 #   Linux: /usr/lib/osquery/extensions/legacy_ports.ext,   /etc/osquery/extensions.load
-#   both:  /usr/local/bin/legacy-ports
+#   both:  /usr/local/bin/legacy-ports, /usr/local/bin/legacy-ports-query
 #
 # LEGACY_PORTS_ROOT (default empty) installs under another root directory, for
 # image builds and tests; LEGACY_PORTS_OS (default: uname -s) picks the
@@ -35,6 +36,7 @@ Linux)
 esac
 ext=$extdir/legacy_ports.ext
 cli=/usr/local/bin/legacy-ports
+query=/usr/local/bin/legacy-ports-query
 
 if [ "$(id -u)" -ne 0 ] && [ -z "$root" ]; then
 	echo "install.sh: run it as root (sudo $0)" >&2
@@ -68,16 +70,17 @@ case ${1:-} in
 		exit 1
 	fi
 	put "$here/legacy_ports.ext" "$root$ext"
+	put "$here/legacy-ports-query" "$root$query"
 	put "$here/legacy-ports" "$root$cli"
 	sh "$here/extensions-load.sh" add "$ext" "$load"
-	echo "legacy-ports: installed $ext and $cli; listed in $load"
+	echo "legacy-ports: installed $ext, $cli and $query; listed in $load"
 	echo "legacy-ports: osqueryd reads $load when it starts: $restart"
 	;;
 --uninstall)
 	sh "$here/extensions-load.sh" remove "$ext" "$load"
-	rm -f "$root$ext" "$root$cli"
+	rm -f "$root$ext" "$root$cli" "$root$query"
 	rmdir "$root$extdir" 2>/dev/null || true
-	echo "legacy-ports: removed $ext and $cli, and its line in $load"
+	echo "legacy-ports: removed $ext, $cli and $query, and its line in $load"
 	echo "legacy-ports: a running extension stops when osqueryd restarts: $restart"
 	;;
 *)

@@ -10,7 +10,8 @@ directory and the file the permissions osquery checks before it starts an
 extension: owner Administrators, inheritance disabled, full control for SYSTEM
 and Administrators only, read and execute for Users (the ACL osquery's own
 package sets). Adds the extension's path to <OsqueryHome>\extensions.load once,
-keeping the admin's other lines. Copies legacy-ports.exe to
+keeping the admin's other lines. Copies legacy-ports.exe, and beside it
+legacy-ports-query.exe (which runs its query command), to
 %ProgramFiles%\legacy-ports\. With -Uninstall, undoes exactly that.
 
 A Go extension must end in .exe on Windows: osquery runs a file ending in .ext
@@ -39,6 +40,7 @@ $extPath = Join-Path $extDir 'legacy_ports.ext.exe'
 $loadPath = Join-Path $OsqueryHome 'extensions.load'
 $cliDir = Join-Path $env:ProgramFiles 'legacy-ports'
 $cliPath = Join-Path $cliDir 'legacy-ports.exe'
+$queryPath = Join-Path $cliDir 'legacy-ports-query.exe'
 
 # Well-known SIDs rather than names, which Windows translates ("Administratoren").
 $system = '*S-1-5-18'
@@ -117,7 +119,7 @@ function Copy-Binary([string]$Source, [string]$Target) {
 
 if ($Uninstall) {
     Edit-ExtensionsLoad -Path $loadPath -Line $extPath -Remove
-    foreach ($f in @($extPath, "$extPath.old", $cliPath, "$cliPath.old")) {
+    foreach ($f in @($extPath, "$extPath.old", $cliPath, "$cliPath.old", $queryPath, "$queryPath.old")) {
         if (Test-Path -LiteralPath $f) {
             Remove-Item -LiteralPath $f -Force
         }
@@ -125,7 +127,7 @@ if ($Uninstall) {
     if ((Test-Path -LiteralPath $cliDir) -and -not (Get-ChildItem -LiteralPath $cliDir -Force)) {
         Remove-Item -LiteralPath $cliDir -Force
     }
-    Write-Host "legacy-ports: removed $extPath, $cliPath and its line in $loadPath"
+    Write-Host "legacy-ports: removed $extPath, $cliPath, $queryPath and its line in $loadPath"
     Write-Host 'legacy-ports: a running extension stops when osqueryd restarts: Restart-Service osqueryd'
     return
 }
@@ -137,7 +139,8 @@ New-Item -ItemType Directory -Force -Path $extDir, $cliDir | Out-Null
 Set-SafeAcl $extDir '(OI)(CI)'
 Copy-Binary (Join-Path $PSScriptRoot 'legacy_ports.ext.exe') $extPath
 Set-SafeAcl $extPath ''
+Copy-Binary (Join-Path $PSScriptRoot 'legacy-ports-query.exe') $queryPath
 Copy-Binary (Join-Path $PSScriptRoot 'legacy-ports.exe') $cliPath
 Edit-ExtensionsLoad -Path $loadPath -Line $extPath
-Write-Host "legacy-ports: installed $extPath and $cliPath; listed in $loadPath"
+Write-Host "legacy-ports: installed $extPath, $cliPath and $queryPath; listed in $loadPath"
 Write-Host "legacy-ports: osqueryd reads $loadPath when it starts: Restart-Service osqueryd"

@@ -3,7 +3,8 @@
 <#
 .SYNOPSIS
 Undoes install.ps1: takes our line out of extensions.load (the admin's other
-lines stay) and removes the extension and the legacy-ports command.
+lines stay) and removes the extension and the legacy-ports command
+(legacy-ports.exe and legacy-ports-query.exe).
 #>
 [CmdletBinding()]
 param(

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/legacy-ports/legacy-ports/internal/buildinfo"
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/internal/render"
 	"github.com/legacy-ports/legacy-ports/internal/setup"
@@ -77,10 +78,10 @@ func runQuery(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 func queryCommand(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, tables tablesFunc) int {
-	fs := newFlags("query", stderr)
+	fs := cli.NewFlags("query", stderr)
 	file := fs.String("file", "", "run every query in `FILE`: .sql, an osquery pack or config (.conf, .json), or Fleet YAML (.yml, .yaml)")
 	format := fs.String("format", "table", "output format: table, json, csv or line")
-	adminFile := registryFileFlag(fs)
+	adminFile := cli.RegistryFileFlag(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, queryUsage)
 		fs.PrintDefaults()
@@ -91,7 +92,7 @@ func queryCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "legacy-ports query: "+format+"\n", a...)
-		return exitError
+		return cli.ExitError
 	}
 	if err := render.CheckFormat(*format); err != nil {
 		return fail("--format: %v", err)
@@ -157,7 +158,7 @@ func openDB(ctx context.Context, defs []table.Definition) (*vtab.DB, error) {
 // write `query "SELECT ..." --format json`; after "--" all is SQL.
 func parseInterleaved(fs *flag.FlagSet, args []string) (positional []string, code int, stop bool) {
 	for {
-		if code, stop := parseFlags(fs, args); stop {
+		if code, stop := cli.ParseFlags(fs, args); stop {
 			return nil, code, true
 		}
 		rest := fs.Args()
@@ -230,18 +231,18 @@ func runQueries(ctx context.Context, db *vtab.DB, queries []queryfile.Query, fro
 		}
 	}
 	if failed {
-		return exitError
+		return cli.ExitError
 	}
 	var out bytes.Buffer
 	if err := writeResults(&out, format, results); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports query: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	if _, err := out.WriteTo(stdout); err != nil {
 		fmt.Fprintf(stderr, "legacy-ports query: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
-	return exitClean
+	return cli.ExitClean
 }
 
 // needsOsquery tells a statement that fails only because it uses osquery's
@@ -337,7 +338,7 @@ func terminalShell(ctx context.Context, db *vtab.DB, in *os.File, stdout io.Writ
 	old, err := term.MakeRaw(fd)
 	if err != nil {
 		fmt.Fprintf(warn, "legacy-ports query: %v\n", err)
-		return exitError
+		return cli.ExitError
 	}
 	defer func() {
 		if err := term.Restore(fd, old); err != nil {
@@ -380,14 +381,14 @@ func shell(ctx context.Context, db *vtab.DB, in lineReader, out io.Writer, forma
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				fmt.Fprintln(out) // leave the prompt's line
-				return exitClean
+				return cli.ExitClean
 			}
 			fmt.Fprintf(out, "Error: %v\n", err)
-			return exitError
+			return cli.ExitError
 		}
 		if pending.Len() == 0 && strings.HasPrefix(strings.TrimSpace(line), ".") {
 			if quit := dotCommand(db, strings.Fields(line), &mode, out); quit {
-				return exitClean
+				return cli.ExitClean
 			}
 			continue
 		}
@@ -404,7 +405,7 @@ func shell(ctx context.Context, db *vtab.DB, in lineReader, out io.Writer, forma
 			shellQuery(ctx, db, st.SQL, mode, out)
 		}
 	}
-	return exitClean
+	return cli.ExitClean
 }
 
 func shellQuery(ctx context.Context, db *vtab.DB, sql, mode string, out io.Writer) {

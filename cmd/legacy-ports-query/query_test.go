@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/legacy-ports/legacy-ports/internal/cli"
 	"github.com/legacy-ports/legacy-ports/internal/logging"
 	"github.com/legacy-ports/legacy-ports/internal/queryfile"
 	"github.com/legacy-ports/legacy-ports/internal/render"
@@ -87,38 +88,38 @@ func TestQueryCommand(t *testing.T) {
 		stdout string // exact
 		stderr string // contained
 	}{
-		{"table", "", []string{ports}, exitClean,
+		{"table", "", []string{ports}, cli.ExitClean,
 			"port  pid  direction\n----  ---  ---------\n23    -1   listen\n609   10   listen\n5190  30   outbound\n", ""},
-		{"flags after the SQL", "", []string{ports, "--format", "csv"}, exitClean,
+		{"flags after the SQL", "", []string{ports, "--format", "csv"}, cli.ExitClean,
 			"port,pid,direction\n23,-1,listen\n609,10,listen\n5190,30,outbound\n", ""},
-		{"json", "", []string{"--format", "json", "SELECT service FROM legacy_ports WHERE pid = 30"}, exitClean,
+		{"json", "", []string{"--format", "json", "SELECT service FROM legacy_ports WHERE pid = 30"}, cli.ExitClean,
 			"[\n  {\"service\": \"aol\"}\n]\n", ""},
-		{"line", "", []string{"--format=line", "SELECT port, verdict FROM legacy_ports WHERE port = 23"}, exitClean,
+		{"line", "", []string{"--format=line", "SELECT port, verdict FROM legacy_ports WHERE port = 23"}, cli.ExitClean,
 			"   port = 23\nverdict = insecure\n", ""},
-		{"join and group", "", []string{"SELECT r.category, count(*) AS n FROM legacy_ports lp JOIN legacy_port_registry r ON r.port = lp.port AND r.protocol = lp.protocol GROUP BY r.category ORDER BY r.category"}, exitClean,
+		{"join and group", "", []string{"SELECT r.category, count(*) AS n FROM legacy_ports lp JOIN legacy_port_registry r ON r.port = lp.port AND r.protocol = lp.protocol GROUP BY r.category ORDER BY r.category"}, cli.ExitClean,
 			"category         n\n---------------  -\ndead-product     2\ninsecure-legacy  1\n", ""},
-		{"several statements are headed", "", []string{"SELECT 1 AS a; SELECT 2 AS b"}, exitClean,
+		{"several statements are headed", "", []string{"SELECT 1 AS a; SELECT 2 AS b"}, cli.ExitClean,
 			"-- statement 1\na\n-\n1\n\n-- statement 2\nb\n-\n2\n", ""},
-		{"SQL after --", "", []string{"--", "SELECT 3 AS c"}, exitClean, "c\n-\n3\n", ""},
-		{"SQL on stdin", "SELECT version FROM legacy_ports_info;\n", nil, exitClean,
+		{"SQL after --", "", []string{"--", "SELECT 3 AS c"}, cli.ExitClean, "c\n-\n3\n", ""},
+		{"SQL on stdin", "SELECT version FROM legacy_ports_info;\n", nil, cli.ExitClean,
 			"-- stdin:1\nversion\n-------\n9.9.9\n", ""},
-		{"stdin needing osquery is checked, not run", "SELECT 1 FROM osquery_extensions WHERE name = 'legacy_ports';\nSELECT 4 AS d;", nil, exitClean,
+		{"stdin needing osquery is checked, not run", "SELECT 1 FROM osquery_extensions WHERE name = 'legacy_ports';\nSELECT 4 AS d;", nil, cli.ExitClean,
 			"-- stdin:2\nd\n-\n4\n", "stdin:1: not run: needs osquery (no such table osquery_extensions here)"},
-		{"bad SQL", "", []string{"SELEC port FROM legacy_ports"}, exitError, "", `legacy-ports query: near "SELEC": syntax error`},
-		{"unknown table", "", []string{"SELECT * FROM legacy_portz"}, exitError, "", "legacy-ports query: no such table: legacy_portz"},
-		{"unknown column", "", []string{"SELECT colour FROM legacy_ports"}, exitError, "", "legacy-ports query: no such column: colour"},
-		{"one bad statement of several prints nothing", "", []string{"SELECT 1; SELECT nope FROM legacy_ports"}, exitError, "", "no such column: nope"},
-		{"osquery's table on the command line", "", []string{"SELECT * FROM listening_ports"}, exitError, "",
+		{"bad SQL", "", []string{"SELEC port FROM legacy_ports"}, cli.ExitError, "", `legacy-ports query: near "SELEC": syntax error`},
+		{"unknown table", "", []string{"SELECT * FROM legacy_portz"}, cli.ExitError, "", "legacy-ports query: no such table: legacy_portz"},
+		{"unknown column", "", []string{"SELECT colour FROM legacy_ports"}, cli.ExitError, "", "legacy-ports query: no such column: colour"},
+		{"one bad statement of several prints nothing", "", []string{"SELECT 1; SELECT nope FROM legacy_ports"}, cli.ExitError, "", "no such column: nope"},
+		{"osquery's table on the command line", "", []string{"SELECT * FROM listening_ports"}, cli.ExitError, "",
 			"no such table: listening_ports: it is one of osquery's own tables"},
-		{"osquery's table with a wrong column", "", []string{"SELECT colour FROM listening_ports"}, exitError, "", "no such column: colour"},
-		{"writes are refused", "", []string{"DELETE FROM legacy_ports"}, exitError, "", "not authorized"},
-		{"empty SQL", "", []string{" "}, exitError, "", "empty statement"},
-		{"nothing on stdin", "", nil, exitError, "", "no SQL: give a statement, --file FILE, or SQL on stdin"},
-		{"two arguments", "", []string{"SELECT", "1"}, exitError, "", "give the SQL as one argument, in quotes"},
-		{"SQL and a file", "", []string{"--file", "x.sql", "SELECT 1"}, exitError, "", "give either SQL or --file x.sql, not both"},
-		{"bad format", "", []string{"--format", "xml", "SELECT 1"}, exitError, "", `--format: unknown format "xml"`},
-		{"bad flag", "", []string{"--colour", "SELECT 1"}, exitError, "", "flag provided but not defined: -colour"},
-		{"help", "", []string{"-h"}, exitClean, "", "legacy-ports query [--format F] SQL"},
+		{"osquery's table with a wrong column", "", []string{"SELECT colour FROM listening_ports"}, cli.ExitError, "", "no such column: colour"},
+		{"writes are refused", "", []string{"DELETE FROM legacy_ports"}, cli.ExitError, "", "not authorized"},
+		{"empty SQL", "", []string{" "}, cli.ExitError, "", "empty statement"},
+		{"nothing on stdin", "", nil, cli.ExitError, "", "no SQL: give a statement, --file FILE, or SQL on stdin"},
+		{"two arguments", "", []string{"SELECT", "1"}, cli.ExitError, "", "give the SQL as one argument, in quotes"},
+		{"SQL and a file", "", []string{"--file", "x.sql", "SELECT 1"}, cli.ExitError, "", "give either SQL or --file x.sql, not both"},
+		{"bad format", "", []string{"--format", "xml", "SELECT 1"}, cli.ExitError, "", `--format: unknown format "xml"`},
+		{"bad flag", "", []string{"--colour", "SELECT 1"}, cli.ExitError, "", "flag provided but not defined: -colour"},
+		{"help", "", []string{"-h"}, cli.ExitClean, "", "legacy-ports query [--format F] SQL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,11 +146,11 @@ func TestQueryRendersLikeScan(t *testing.T) {
 	for _, format := range render.Formats {
 		t.Run(format, func(t *testing.T) {
 			var want bytes.Buffer
-			if err := render.Write(&want, format, columnNames(defs[0].Columns), textRows(rows)); err != nil {
+			if err := render.Write(&want, format, cli.ColumnNames(defs[0].Columns), cli.TextRows(rows)); err != nil {
 				t.Fatal(err)
 			}
 			code, stdout, stderr := runQueryCLI(t, "", "--format", format, "SELECT * FROM legacy_ports")
-			if code != exitClean || stdout != want.String() {
+			if code != cli.ExitClean || stdout != want.String() {
 				t.Errorf("exit %d, %s\ngot:\n%s\nwant:\n%s", code, stderr, stdout, want.String())
 			}
 		})
@@ -197,7 +198,7 @@ func TestQueryFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			code, stdout, stderr := runQueryCLI(t, "", "--file", p(tt.file), "--format", tt.format)
-			if code != exitClean {
+			if code != cli.ExitClean {
 				t.Fatalf("exit %d\n%s", code, stderr)
 			}
 			var headings []string
@@ -240,7 +241,7 @@ func TestQueryFileJSON(t *testing.T) {
 ]}
 ]
 `
-	if code != exitClean || stdout != want {
+	if code != cli.ExitClean || stdout != want {
 		t.Errorf("exit %d, %s\ngot:\n%s\nwant:\n%s", code, stderr, stdout, want)
 	}
 }
@@ -273,7 +274,7 @@ func TestQueryFileErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
 			code, stdout, stderr := runQueryCLI(t, "", "--file", p(tt.file))
-			if code != exitError || stdout != "" {
+			if code != cli.ExitError || stdout != "" {
 				t.Errorf("exit %d, stdout %q; want exit 2 and nothing", code, stdout)
 			}
 			for _, w := range tt.want {
@@ -332,7 +333,7 @@ func TestShell(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			screen := &tty{in: strings.NewReader(tt.keys)}
 			term := term.NewTerminal(screen, "")
-			if code := shell(t.Context(), db, term, term, "table"); code != exitClean {
+			if code := shell(t.Context(), db, term, term, "table"); code != cli.ExitClean {
 				t.Errorf("exit %d", code)
 			}
 			out := strings.ReplaceAll(screen.out.String(), "\r\n", "\n")
@@ -424,7 +425,7 @@ func runShipped(t *testing.T, files []string) (queries, needOsquery int, problem
 			continue
 		}
 		var stdout, stderr bytes.Buffer
-		if code := runQueries(t.Context(), db, qs, true, "json", &stdout, &stderr); code != exitClean {
+		if code := runQueries(t.Context(), db, qs, true, "json", &stdout, &stderr); code != cli.ExitClean {
 			problems = append(problems, fmt.Sprintf("%s: a shipped query does not run (exit %d):\n%s", f, code, stderr.String()))
 		}
 		queries += len(qs)
