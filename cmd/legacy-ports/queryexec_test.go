@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,11 +74,11 @@ func TestQueryProgram(t *testing.T) {
 				var stdout, stderr bytes.Buffer
 				cmd := exec.CommandContext(t.Context(), link, tc.args...)
 				cmd.Stdin, cmd.Stdout, cmd.Stderr = strings.NewReader(tc.stdin), &stdout, &stderr
-				err := cmd.Run()
-				code := cmd.ProcessState.ExitCode()
-				if _, exited := err.(*exec.ExitError); err != nil && !exited {
+				var exit *exec.ExitError
+				if err := cmd.Run(); err != nil && !errors.As(err, &exit) {
 					t.Fatal(err)
 				}
+				code := cmd.ProcessState.ExitCode()
 				checkQueryCase(t, tc, code, stdout.String(), stderr.String())
 			})
 		}
