@@ -9,7 +9,6 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/features"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,10 +30,12 @@ func preflight() error {
 	if mode := lockdownMode(lockdownPath); mode == "confidentiality" {
 		return unavailable("kernel lockdown is in confidentiality mode, which forbids eBPF from reading kernel memory", nil)
 	}
-	// Before 5.11 the kernel charged BPF memory to RLIMIT_MEMLOCK.
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return diagnose("raising RLIMIT_MEMLOCK for eBPF", err)
-	}
+	// Before 5.11 the kernel charged BPF memory to RLIMIT_MEMLOCK: lift it
+	// where we may. Where we may not (no CAP_SYS_RESOURCE), a newer kernel
+	// does not care and an older one refuses the load, which diagnose
+	// explains. This replaces cilium/ebpf/rlimit, whose package initialiser
+	// probes the kernel at every start of every binary that links it.
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 	for _, f := range []struct {
 		probe func() error
 		what  string
