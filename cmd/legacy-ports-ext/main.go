@@ -15,7 +15,7 @@ import (
 // as the heap nears it, so that RSS stays near the live heap (the events
 // store holds a million events in under 30 MB) instead of growing to twice
 // it between collections. It is soft: a larger live heap is not refused.
-const memoryLimit = 35 << 20
+const memoryLimit = 30 << 20
 
 func main() {
 	debug.SetMemoryLimit(memoryLimit)
