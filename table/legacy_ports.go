@@ -60,7 +60,7 @@ func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
 			continue
 		}
 		matches = append(matches, m)
-		if m.sock.Owners == nil && m.sock.Inode != 0 {
+		if m.sock.NeedsOwners() {
 			inodes[m.sock.Inode] = struct{}{}
 		}
 	}
@@ -75,14 +75,7 @@ func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
 	procs := newProcessCache(t.src, req.Uses(ColProcessName, ColProcessPath, ColCmdline, ColUID, ColUsername, ColVerdict, ColReason))
 	var rows []Row
 	for _, m := range matches {
-		held := m.sock.Owners
-		if held == nil {
-			held = owners[m.sock.Inode]
-		}
-		if len(held) == 0 {
-			held = []sockets.Owner{{PID: -1, FD: -1}}
-		}
-		for _, o := range held {
+		for _, o := range m.sock.Holders(owners) {
 			if !f.pid.allows(o.PID) {
 				continue
 			}

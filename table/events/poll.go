@@ -160,7 +160,7 @@ func (p *Poll) poll(ctx context.Context, emit func(Event)) {
 			continue
 		}
 		fresh = append(fresh, freshSocket{k, s, action})
-		if s.Owners == nil && s.Inode != 0 {
+		if s.NeedsOwners() {
 			inodes[s.Inode] = struct{}{}
 		}
 	}
@@ -174,13 +174,7 @@ func (p *Poll) poll(ctx context.Context, emit func(Event)) {
 		}
 	}
 	for _, f := range fresh {
-		held := f.sock.Owners
-		if held == nil {
-			held = owners[f.sock.Inode]
-		}
-		if len(held) == 0 {
-			held = []sockets.Owner{{PID: -1, FD: -1}}
-		}
+		held := f.sock.Holders(owners)
 		evs := make([]Event, 0, len(held))
 		for _, o := range held {
 			ev := Event{

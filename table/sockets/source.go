@@ -37,6 +37,25 @@ type Owner struct {
 	FD  int64 // -1 when the platform does not say
 }
 
+// NeedsOwners reports whether s's owners must be looked up with
+// Source.Owners: the source did not give them, and the socket has an inode
+// to look for.
+func (s *Socket) NeedsOwners() bool { return s.Owners == nil && s.Inode != 0 }
+
+// Holders returns the processes holding s: those its source gave, else
+// those found by Source.Owners, else one unknown owner (pid -1, fd -1), as
+// osquery reports a socket no process can be named for.
+func (s *Socket) Holders(found map[uint64][]Owner) []Owner {
+	held := s.Owners
+	if held == nil {
+		held = found[s.Inode]
+	}
+	if len(held) == 0 {
+		held = []Owner{{PID: -1, FD: -1}}
+	}
+	return held
+}
+
 // Process describes a process that holds a socket.
 type Process struct {
 	Name     string
