@@ -70,26 +70,36 @@ func nsCacheFor(procRoot string) *nsCache {
 	return c
 }
 
-// namespaces finds our own network namespace and, from the ns/net link of
-// every process under procRoot, the others in inode order, each with its
-// lowest pid: a container's init, which outlives its other processes.
-// Processes that vanish or hide their namespace (other users' processes,
-// without root) are passed over. Links come from the cache when the process
-// was seen before and the cache is younger than nsRecheck.
-func namespaces(procRoot string, sc *scratch) (own namespace, others []namespace, err error) {
+// ownNamespace is our own network namespace.
+func ownNamespace(procRoot string, sc *scratch) (namespace, error) {
 	procfd, err := openDir(procRoot)
 	if err != nil {
-		return own, nil, err
+		return namespace{}, err
 	}
 	defer unix.Close(procfd)
 	link, err := sc.readlink(procfd, sc.cpath([]byte("self"), "/ns/net"))
 	if err != nil {
-		return own, nil, fmt.Errorf("our network namespace: %w", err)
+		return namespace{}, fmt.Errorf("our network namespace: %w", err)
 	}
-	var ok bool
-	if own.inode, ok = parseBracketed(link, "net:["); !ok {
-		return own, nil, fmt.Errorf("our network namespace: unexpected link %q", link)
+	ino, ok := parseBracketed(link, "net:[")
+	if !ok {
+		return namespace{}, fmt.Errorf("our network namespace: unexpected link %q", link)
 	}
+	return namespace{inode: ino}, nil
+}
+
+// otherNamespaces finds, from the ns/net link of every process under
+// procRoot, the network namespaces other than own, in inode order, each
+// with its lowest pid: a container's init, which outlives its other
+// processes. Processes that vanish or hide their namespace (other users'
+// processes, without root) are passed over. Links come from the cache when
+// the process was seen before and the cache is younger than nsRecheck.
+func otherNamespaces(procRoot string, sc *scratch, own uint64) (others []namespace, err error) {
+	procfd, err := openDir(procRoot)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(procfd)
 	c := nsCacheFor(procRoot)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -98,7 +108,7 @@ func namespaces(procRoot string, sc *scratch) (own namespace, others []namespace
 		c.lastFull = time.Now()
 	}
 	c.gen++
-	at := map[uint64]int{own.inode: -1} // index in others
+	at := map[uint64]int{own: -1} // index in others
 	err = eachPid(procfd, sc.dents, func(pid int32, name []byte, dirIno uint64) bool {
 		p, seen := c.procs[pid]
 		if !seen || full || p.dirIno != dirIno {
@@ -134,7 +144,7 @@ func namespaces(procRoot string, sc *scratch) (own namespace, others []namespace
 	if err != nil {
 		err = fmt.Errorf("listing %s: %w", procRoot, err)
 	}
-	return own, others, err
+	return others, err
 }
 
 // openDiagIn opens a sock_diag socket inside the network namespace whose

@@ -5,10 +5,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
+	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -152,7 +155,7 @@ func TestNamespacesCache(t *testing.T) {
 	defer scratchPool.Put(sc)
 	check := func(step string, want ...namespace) {
 		t.Helper()
-		_, got, err := namespaces(root, sc)
+		got, err := others(root, sc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,16 +183,61 @@ func TestNamespaceFoundBetweenSnapshots(t *testing.T) {
 	}
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
-	if _, _, err := namespaces("/proc", sc); err != nil {
+	if _, err := others("/proc", sc); err != nil {
 		t.Fatal(err)
 	}
 	pid, _ := startNamespaceListener(t)
 	childNS := nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pid))
-	_, others, err := namespaces("/proc", sc)
+	found, err := others("/proc", sc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(others, func(ns namespace) bool { return ns.inode == childNS }) {
-		t.Errorf("namespace %d of pid %d not found in %v", childNS, pid, others)
+	if !slices.ContainsFunc(found, func(ns namespace) bool { return ns.inode == childNS }) {
+		t.Errorf("namespace %d of pid %d not found in %v", childNS, pid, found)
+	}
+}
+
+// others finds the namespaces under procRoot but its own, as Sockets does.
+func others(procRoot string, sc *scratch) ([]namespace, error) {
+	own, err := ownNamespace(procRoot, sc)
+	if err != nil {
+		return nil, err
+	}
+	return otherNamespaces(procRoot, sc, own.inode)
+}
+
+// TestNamespacesReadSideBySide reads several namespaces at once, on more
+// workers than one, and checks that each listener is found once and that
+// the sockets come in namespace order, ours first.
+func TestNamespacesReadSideBySide(t *testing.T) {
+	want := map[uint64]uint16{} // namespace to its listener's port
+	for range 5 {
+		pid, port := startNamespaceListener(t)
+		want[nsInode(t, fmt.Sprintf("/proc/%d/ns/net", pid))] = port
+	}
+	ownNS := nsInode(t, "/proc/self/ns/net")
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	want[ownNS] = uint16(l.Addr().(*net.TCPAddr).Port)
+	keep := FilterFunc(func(local, _ uint16, proto uint8) bool {
+		return proto == protoTCP && slices.Contains(slices.Collect(maps.Values(want)), local)
+	})
+	prev := runtime.GOMAXPROCS(3)
+	defer runtime.GOMAXPROCS(prev)
+	got, err := NewLinux("").Sockets(t.Context(), keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []uint64
+	for _, s := range got {
+		if port, ok := want[s.NetNS]; ok && s.State == "LISTEN" && s.Local.Port() == port {
+			order = append(order, s.NetNS)
+		}
+	}
+	if len(order) != len(want) || order[0] != ownNS || !slices.IsSorted(order[1:]) {
+		t.Errorf("listeners found in namespaces %v; want each of %d once, ours (%d) first, then in inode order", order, len(want), ownNS)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,34 +38,78 @@ func NewLinux(procRoot string) Source {
 }
 
 // Sockets lists the sockets of our namespace, then of the others in inode
-// order, keeping those keep accepts. A namespace that cannot be read is named
-// in the error and the others are still read.
+// order, keeping those keep accepts. Our namespace is read while the others
+// are looked for, and the others are read side by side, a worker a CPU: the
+// TCP dump of each walks the kernel's whole established table (about 2.5 ms
+// for its 262,144 buckets on a 24 GB host), however few sockets it holds. A
+// namespace that cannot be read is named in the error and the others are
+// still read.
 func (s *linuxSource) Sockets(ctx context.Context, keep Filter) ([]Socket, error) {
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
 	var errs []error
-	own, others, err := namespaces(s.procRoot, sc)
+	own, err := ownNamespace(s.procRoot, sc)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("network namespaces: %w", err))
 	}
-	var progs *programs
-	if pf, ok := keep.(*PortFilter); ok && s.netlink {
-		progs = s.programs.get(pf)
+	type discovery struct {
+		others []namespace
+		err    error
 	}
-	out, err := s.readNamespace(ctx, sc, own, keep, progs, nil)
+	found := make(chan discovery, 1)
+	go func() {
+		sc := scratchPool.Get().(*scratch)
+		defer scratchPool.Put(sc)
+		others, err := otherNamespaces(s.procRoot, sc, own.inode)
+		found <- discovery{others, err}
+	}()
+	pf, _ := keep.(*PortFilter)
+	if !s.netlink {
+		pf = nil
+	}
+	out, err := s.readNamespace(ctx, sc, own, keep, pf, nil)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	for _, ns := range others {
-		if err := ctx.Err(); err != nil {
-			errs = append(errs, err)
-			break
-		}
-		if out, err = s.readNamespace(ctx, sc, ns, keep, progs, out); err != nil {
-			errs = append(errs, err)
+	d := <-found
+	if d.err != nil {
+		errs = append(errs, fmt.Errorf("network namespaces: %w", d.err))
+	}
+	out, oerrs := s.readNamespaces(ctx, d.others, keep, pf, out)
+	return out, errors.Join(append(errs, oerrs...)...)
+}
+
+// readNamespaces appends the sockets of nss, in their order, read on up to
+// GOMAXPROCS goroutines, each with its own buffers.
+func (s *linuxSource) readNamespaces(ctx context.Context, nss []namespace, keep Filter, pf *PortFilter, out []Socket) ([]Socket, []error) {
+	type part struct {
+		socks []Socket
+		err   error
+	}
+	parts := make([]part, len(nss))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(nss)) {
+		wg.Go(func() {
+			sc := scratchPool.Get().(*scratch)
+			defer scratchPool.Put(sc)
+			for i := int(next.Add(1) - 1); i < len(nss) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
+				parts[i].socks, parts[i].err = s.readNamespace(ctx, sc, nss[i], keep, pf, nil)
+			}
+		})
+	}
+	wg.Wait()
+	var errs []error
+	for _, p := range parts {
+		out = append(out, p.socks...)
+		if p.err != nil && !errors.Is(p.err, ctx.Err()) {
+			errs = append(errs, p.err)
 		}
 	}
-	return out, errors.Join(errs...)
+	if err := ctx.Err(); err != nil && len(nss) > 0 {
+		errs = append(errs, err)
+	}
+	return out, errs
 }
 
 // tcpTables are tcp and tcp6 in inetTables, which one dumpTCP reads.
@@ -71,8 +118,9 @@ const tcpTables = 1<<0 | 1<<1
 // readNamespace appends the sockets of one namespace. Each of the four tables
 // comes from netlink when possible, else from its /proc/net file: a kernel
 // without udp_diag, or a namespace we may not enter, still gets read.
-// progs, when not nil, has the kernel filter the dumps.
-func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespace, keep Filter, progs *programs, out []Socket) ([]Socket, error) {
+// In a busy namespace, pf (when not nil) is compiled into programs that have
+// the kernel filter the dumps.
+func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespace, keep Filter, pf *PortFilter, out []Socket) ([]Socket, error) {
 	dir := ns.dir(s.procRoot)
 	pending := 1<<len(inetTables) - 1 // bit i: inetTables[i] is still to read
 	var errs []error
@@ -88,8 +136,9 @@ func (s *linuxSource) readNamespace(ctx context.Context, sc *scratch, ns namespa
 			errs = append(errs, err)
 		} else {
 			defer unix.Close(diag)
-			if progs != nil && !busy(sc, dir) {
-				progs = nil
+			var progs *programs
+			if pf != nil && busy(sc, dir) {
+				progs = s.programs.get(pf)
 			}
 			var derrs []error
 			out, pending, derrs = dumpNamespace(ctx, sc, diag, ns, keep, progs, out)
