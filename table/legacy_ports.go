@@ -86,6 +86,12 @@ func (t *portsTable) generate(ctx context.Context, req Request) ([]Row, error) {
 	return rows, nil
 }
 
+// prepare takes the socket snapshot that the generate calls of the next
+// second share.
+func (t *portsTable) prepare(ctx context.Context) {
+	_, _ = t.snap.sockets(ctx, t.state().Registry)
+}
+
 // classify finds the registry port a socket touches and in which direction.
 // A connected TCP socket is the server's side when a listener holds its
 // local port, and then only that port counts: the remote port is the

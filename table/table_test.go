@@ -572,3 +572,39 @@ func TestRPCBindDecidesForKernelSockets(t *testing.T) {
 		t.Errorf("an outbound-only query asked rpcbind (%d) or failed: %v", asked, err)
 	}
 }
+
+// TestPrepareWarmsSnapshot: legacy_ports' Prepare takes the snapshot that
+// the next generate then serves from; a panic in it is caught and logged.
+func TestPrepareWarmsSnapshot(t *testing.T) {
+	src := fakeHost()
+	o, _ := testOptions(t, src)
+	d := def(t, o, LegacyPorts)
+	if d.Prepare == nil {
+		t.Fatal("legacy_ports has no Prepare")
+	}
+	d.Prepare(t.Context())
+	if n := src.SocketCalls(); n != 1 {
+		t.Fatalf("Prepare: %d enumerations, want 1", n)
+	}
+	if rows, err := d.Generate(t.Context(), Request{}); err != nil || len(rows) != 7 {
+		t.Fatalf("generate after Prepare: %d rows, err %v; want 7", len(rows), err)
+	}
+	if n := src.SocketCalls(); n != 1 {
+		t.Errorf("generate after Prepare: %d enumerations in all, want the one Prepare made", n)
+	}
+	for _, name := range []string{PortRegistry, LegacyPortInfo, PortEvents} {
+		if def(t, o, name).Prepare != nil {
+			t.Errorf("%s has a Prepare: it has nothing to do ahead", name)
+		}
+	}
+
+	panicky := fakeHost()
+	panicky.Panics = true
+	o, _ = testOptions(t, panicky)
+	var log bytes.Buffer
+	o.Log = slog.New(slog.NewTextHandler(&log, nil))
+	def(t, o, LegacyPorts).Prepare(t.Context())
+	if !strings.Contains(log.String(), "generate panicked") {
+		t.Errorf("a panic in Prepare was not logged: %q", log.String())
+	}
+}

@@ -78,6 +78,11 @@ type Definition struct {
 	Columns     []Column
 	Examples    []string
 	Generate    func(context.Context, Request) ([]Row, error)
+	// Prepare, when set, does ahead of time the work every generate of the
+	// table begins with (legacy_ports: the socket snapshot), so that a front
+	// end that knows a query is coming can overlap it with its own set-up.
+	// Its result waits in the table; errors come out of the generate.
+	Prepare func(context.Context)
 }
 
 // tables lists the constructors of every table, in the order the front ends
@@ -114,6 +119,13 @@ func Definitions(o Options) []Definition {
 	for i, newTable := range tables {
 		d := newTable(&o)
 		d.Generate = g.wrap(d.Name, d.Generate)
+		if prepare := d.Prepare; prepare != nil {
+			guarded := g.wrap(d.Name, func(ctx context.Context, _ Request) ([]Row, error) {
+				prepare(ctx)
+				return nil, nil
+			})
+			d.Prepare = func(ctx context.Context) { _, _ = guarded(ctx, Request{}) }
+		}
 		defs[i] = d
 	}
 	return defs
@@ -126,7 +138,7 @@ func Schemas() []Definition {
 	defs := make([]Definition, len(tables))
 	for i, newTable := range tables {
 		defs[i] = newTable(&Options{})
-		defs[i].Generate = nil
+		defs[i].Generate, defs[i].Prepare = nil, nil
 	}
 	return defs
 }
@@ -143,6 +155,7 @@ func legacyPortsTable(o *Options) Definition {
 			"SELECT * FROM legacy_ports WHERE direction = 'listen' AND verdict = 'ghost';",
 		},
 		Generate: ports.generate,
+		Prepare:  ports.prepare,
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -136,6 +137,7 @@ func queryCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 	if err != nil {
 		return fail("%v", err)
 	}
+	prepare(ctx, defs, queries)
 	db, err := openDB(ctx, defs)
 	if err != nil {
 		return fail("%v", err)
@@ -152,6 +154,43 @@ func queryCommand(ctx context.Context, args []string, stdin io.Reader, stdout, s
 // stand-ins that a query needing osquery is checked against.
 func openDB(ctx context.Context, defs []table.Definition) (*vtab.DB, error) {
 	return vtab.Open(ctx, defs, vtab.StandIns(queryfile.StandIns()))
+}
+
+// prepare starts the tables' Prepare for each table the queries name, to run
+// while SQLite is set up: legacy_ports takes its socket snapshot, which the
+// statement then finds ready. Opening SQLite costs a cold process about
+// 3 ms of CPU, so this saves that much on a host with two CPUs or more. It
+// returns the names of the tables it started.
+func prepare(ctx context.Context, defs []table.Definition, queries []queryfile.Query) []string {
+	var started []string
+	for _, d := range defs {
+		if d.Prepare != nil && slices.ContainsFunc(queries, func(q queryfile.Query) bool { return mentions(q.SQL, d.Name) }) {
+			go d.Prepare(ctx)
+			started = append(started, d.Name)
+		}
+	}
+	return started
+}
+
+// mentions reports whether sql has name as a word of its own, in any case:
+// a table named in a query, quoted or not, or by chance in a string or a
+// comment, which only costs a snapshot taken for nothing.
+func mentions(sql, name string) bool {
+	isIdent := func(b byte) bool {
+		return b == '_' || b == '$' || '0' <= b && b <= '9' || 'a' <= b|0x20 && b|0x20 <= 'z' || b >= 0x80
+	}
+	lower := strings.ToLower(sql)
+	for from := 0; ; {
+		i := strings.Index(lower[from:], name)
+		if i < 0 {
+			return false
+		}
+		start, end := from+i, from+i+len(name)
+		if (start == 0 || !isIdent(lower[start-1])) && (end == len(lower) || !isIdent(lower[end])) {
+			return true
+		}
+		from = start + 1
+	}
 }
 
 // parseInterleaved parses flags given before and after the SQL, as users

@@ -480,3 +480,47 @@ func TestShippedFilesFound(t *testing.T) {
 		t.Errorf("problems %q, want one naming %s", problems, want)
 	}
 }
+
+func TestMentions(t *testing.T) {
+	tests := []struct {
+		sql  string
+		want bool
+	}{
+		{"SELECT * FROM legacy_ports", true},
+		{"select pid from LEGACY_PORTS where port = 609", true},
+		{`SELECT * FROM "legacy_ports" lp`, true},
+		{"SELECT * FROM legacy_ports_info", false},
+		{"SELECT * FROM my_legacy_ports", false},
+		{"SELECT * FROM legacy_port_registry", false},
+		{"SELECT 1; SELECT * FROM legacy_ports_info, legacy_ports", true},
+		{"SELECT * FROM legacy_ports$x", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := mentions(tt.sql, table.LegacyPorts); got != tt.want {
+			t.Errorf("mentions(%q) = %v, want %v", tt.sql, got, tt.want)
+		}
+	}
+}
+
+// TestPrepare starts legacy_ports' snapshot when a query names the table,
+// and nothing for a query that does not.
+func TestPrepare(t *testing.T) {
+	defs, err := fakeTables("", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		sql  string
+		want []string
+	}{
+		{"SELECT pid FROM legacy_ports WHERE port = 609", []string{table.LegacyPorts}},
+		{"SELECT * FROM legacy_port_registry WHERE port = 609", nil},
+		{"SELECT version FROM legacy_ports_info", nil},
+	} {
+		got := prepare(t.Context(), defs, []queryfile.Query{{SQL: tt.sql}})
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%q: started %v, want %v", tt.sql, got, tt.want)
+		}
+	}
+}

@@ -21,15 +21,18 @@ import (
 )
 
 // binaries are the programs, built as the Makefile builds them; cli runs
-// `query` through legacy-ports-query, built beside it.
-type binaries struct{ ext, cli string }
+// `query` through query, built beside it. floor is the bench's own least Go
+// program that lists sockets.
+type binaries struct{ ext, cli, query, floor string }
 
 func buildBinaries(ctx context.Context, dir string) (binaries, error) {
-	b := binaries{ext: filepath.Join(dir, "legacy_ports.ext"), cli: filepath.Join(dir, "legacy-ports")}
+	b := binaries{ext: filepath.Join(dir, "legacy_ports.ext"), cli: filepath.Join(dir, "legacy-ports"),
+		query: filepath.Join(dir, "legacy-ports-query"), floor: filepath.Join(dir, "floor")}
 	programs := []struct{ out, pkg string }{
 		{b.ext, "./cmd/legacy-ports-ext"},
 		{b.cli, "./cmd/legacy-ports"},
-		{filepath.Join(dir, "legacy-ports-query"), "./cmd/legacy-ports-query"},
+		{b.query, "./cmd/legacy-ports-query"},
+		{b.floor, "./internal/bench/floor"},
 	}
 	for _, t := range programs {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", t.out, t.pkg)

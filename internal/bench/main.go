@@ -8,8 +8,10 @@
 //	    [-busy 100000] [-busy-runs 3] [-calls 10000] [-ports auto|real|admin]
 //	    [-timeout 15m] [-cpuprofile PREFIX]
 //
-// First the host as it is: the whole-process rows (ss, scan, registry show)
-// and generate, before any load. The load: -children processes (this program re-executed in a child mode)
+// First the host as it is: the whole-process rows (ss, scan, query through
+// legacy-ports and called directly, registry show, and floor, the least any
+// Go program listing sockets can take: see internal/bench/floor) and
+// generate, before any load. The load: -children processes (this program re-executed in a child mode)
 // hold -sockets TCP and UDP sockets in all, on loopback ephemeral ports:
 // listeners (a third IPv6), connected pairs, bound and connected UDP. An
 // ephemeral port that lands on a registry port is drawn again. Then two
@@ -120,7 +122,9 @@ const (
 	rowGopsutil
 	rowScan
 	rowQuery
+	rowQueryDirect
 	rowShow
+	rowFloor
 )
 
 // The phases, in the order they run.
@@ -191,9 +195,10 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	regFlag := func(argv ...string) []string {
+	// regFlag gives argv the admin's file, if any, after its first n words.
+	regFlag := func(n int, argv ...string) []string {
 		if adminPath != "" {
-			argv = append(argv[:2:2], append([]string{"--registry-file", adminPath}, argv[2:]...)...)
+			argv = append(argv[:n:n], append([]string{"--registry-file", adminPath}, argv[n:]...)...)
 		}
 		return argv
 	}
@@ -202,12 +207,17 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 		rowSS:       commandProbe("ss -tuan", []int{0}, lines, ss, "-tuan"),
 		rowSSP:      commandProbe("ss -tuanp", []int{0}, lines, ss, "-tuanp"),
 		rowGopsutil: gopsutilProbe(reg),
-		rowScan:     commandProbe("legacy-ports scan --format json", []int{0, 1}, jsonRows, regFlag(bins.cli, "scan", "--format", "json")...),
+		rowScan:     commandProbe("legacy-ports scan --format json", []int{0, 1}, jsonRows, regFlag(2, bins.cli, "scan", "--format", "json")...),
 		// query renders as scan does and runs as users run it (legacy-ports
 		// becomes legacy-ports-query), so that the difference is the SQL layer.
 		rowQuery: commandProbe(`legacy-ports query --format json "SELECT * FROM legacy_ports"`, []int{0, 1}, jsonRows,
-			regFlag(bins.cli, "query", "--format", "json", "SELECT * FROM legacy_ports")...),
-		rowShow: commandProbe("legacy-ports registry show 609", []int{0}, lines, bins.cli, "registry", "show", "609"),
+			regFlag(2, bins.cli, "query", "--format", "json", "SELECT * FROM legacy_ports")...),
+		// The same, the program called by its own name: what the step
+		// through legacy-ports costs is the difference.
+		rowQueryDirect: commandProbe(`legacy-ports-query --format json "SELECT * FROM legacy_ports"`, []int{0, 1}, jsonRows,
+			regFlag(1, bins.query, "--format", "json", "SELECT * FROM legacy_ports")...),
+		rowShow:  commandProbe("legacy-ports registry show 609", []int{0}, lines, bins.cli, "registry", "show", "609"),
+		rowFloor: commandProbe("floor: the least Go program listing sockets", []int{0}, socketCount, bins.floor),
 	}
 	report.probes = probes
 	run := func(i int, name string, runs int, rows ...int) error {
@@ -220,7 +230,7 @@ func bench(ctx context.Context, cfg config, out io.Writer) error {
 		return nil
 	}
 
-	if err := run(phaseQuiet, "the host as it is", cfg.runs, rowGenerate, rowSS, rowScan, rowShow); err != nil {
+	if err := run(phaseQuiet, "the host as it is", cfg.runs, rowGenerate, rowSS, rowScan, rowQuery, rowQueryDirect, rowShow, rowFloor); err != nil {
 		return err
 	}
 	report.quietCensus = takeCensus(ctx)

@@ -251,6 +251,11 @@ func lines(out []byte) string {
 	return fmt.Sprintf("%d lines", max(0, bytes.Count(out, []byte("\n"))-1))
 }
 
+// socketCount is what floor prints: how many sockets it saw.
+func socketCount(out []byte) string {
+	return strings.TrimSpace(string(out)) + " sockets"
+}
+
 // jsonRows counts the rows of a JSON array.
 func jsonRows(out []byte) string {
 	var rows []json.RawMessage
