@@ -52,23 +52,31 @@ type procNS struct {
 	gen           uint32
 }
 
-// nsCaches holds one cache per proc root: every source of one root shares
-// it, so that tables built afresh find it warm.
-var nsCaches = struct {
-	sync.Mutex
-	byRoot map[string]*nsCache
-}{byRoot: map[string]*nsCache{}}
-
-func nsCacheFor(procRoot string) *nsCache {
-	nsCaches.Lock()
-	defer nsCaches.Unlock()
-	c := nsCaches.byRoot[procRoot]
-	if c == nil {
-		c = &nsCache{procs: map[int32]procNS{}}
-		nsCaches.byRoot[procRoot] = c
-	}
-	return c
+// perRoot holds one T per proc root, shared by every source of that root,
+// so that sources built afresh for each query (the command line's, the
+// bench's) find it warm.
+type perRoot[T any] struct {
+	mu     sync.Mutex
+	byRoot map[string]*T
 }
+
+func (p *perRoot[T]) get(procRoot string) *T {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.byRoot == nil {
+		p.byRoot = map[string]*T{}
+	}
+	v := p.byRoot[procRoot]
+	if v == nil {
+		v = new(T)
+		p.byRoot[procRoot] = v
+	}
+	return v
+}
+
+var nsCaches perRoot[nsCache]
+
+func nsCacheFor(procRoot string) *nsCache { return nsCaches.get(procRoot) }
 
 // ownNamespace is our own network namespace.
 func ownNamespace(procRoot string, sc *scratch) (namespace, error) {
@@ -103,6 +111,9 @@ func otherNamespaces(procRoot string, sc *scratch, own uint64) (others []namespa
 	c := nsCacheFor(procRoot)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.procs == nil {
+		c.procs = map[int32]procNS{}
+	}
 	full := time.Since(c.lastFull) >= nsRecheck
 	if full {
 		c.lastFull = time.Now()

@@ -19,12 +19,36 @@ import (
 //
 // Any process may hold any socket (inherited across a privilege drop, passed
 // over a unix socket, created before a setns), so no process can be skipped;
-// a walk of many processes is shared out among the CPUs instead.
+// a walk of many processes is shared out among the CPUs instead, and a walk
+// of every process may have started with the dump before it (ownerHint).
 func (s *linuxSource) Owners(ctx context.Context, inodes map[uint64]struct{}, pids []int32) (map[uint64][]Owner, error) {
-	found := make(map[uint64][]Owner)
 	if len(inodes) == 0 {
+		return map[uint64][]Owner{}, nil
+	}
+	if len(pids) > 0 {
+		return s.walk(ctx, inodes, pids)
+	}
+	hint := ownerHintFor(s.procRoot)
+	if found, ok := hint.claim(ctx, inodes); ok {
+		hint.remember(inodes)
 		return found, nil
 	}
+	found, err := s.walk(ctx, inodes, nil)
+	if err == nil {
+		hint.remember(inodes)
+	}
+	return found, err
+}
+
+// walkEvery is walk over every process, as ownerHint starts it.
+func (s *linuxSource) walkEvery(ctx context.Context, inodes map[uint64]struct{}) (map[uint64][]Owner, error) {
+	return s.walk(ctx, inodes, nil)
+}
+
+// walk reads the descriptors of pids, or of every process when there are
+// none, for the owners of inodes.
+func (s *linuxSource) walk(ctx context.Context, inodes map[uint64]struct{}, pids []int32) (map[uint64][]Owner, error) {
+	found := make(map[uint64][]Owner)
 	procfd, err := openDir(s.procRoot)
 	if err != nil {
 		return found, err

@@ -45,6 +45,7 @@ func NewLinux(procRoot string) Source {
 // namespace that cannot be read is named in the error and the others are
 // still read.
 func (s *linuxSource) Sockets(ctx context.Context, keep Filter) ([]Socket, error) {
+	ownerHintFor(s.procRoot).speculate(ctx, s.walkEvery)
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
 	var errs []error
